@@ -1,0 +1,72 @@
+"""reseller_plans: reseller plans (Basic, Free, Standard) on a cloud-commerce platform.
+
+The public API lives here; everything else is an implementation detail unless its module says
+otherwise. See ``docs/index.md``.
+"""
+
+from reseller_plans.domain import (
+    Actor,
+    AliasTaken,
+    BackendError,
+    ChangePending,
+    DistributorProfile,
+    Edition,
+    EligibilityFailure,
+    EligibilityReport,
+    FailureCode,
+    Forbidden,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidAlias,
+    InvalidInput,
+    Move,
+    NotEligible,
+    NotFound,
+    PermanentBackendError,
+    Plan,
+    ResellerAccount,
+    ResellerPlansError,
+    ServiceManagerState,
+    StorefrontAlias,
+    Timing,
+    TransientBackendError,
+    check_eligibility,
+    plan_move,
+)
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    # plans and moves
+    "Plan",
+    "Timing",
+    "Move",
+    "plan_move",
+    # who is who
+    "Actor",
+    "DistributorProfile",
+    "Edition",
+    "ResellerAccount",
+    "ServiceManagerState",
+    "StorefrontAlias",
+    # eligibility
+    "EligibilityFailure",
+    "EligibilityReport",
+    "FailureCode",
+    "check_eligibility",
+    # errors
+    "ResellerPlansError",
+    "InvalidInput",
+    "InvalidAlias",
+    "NotEligible",
+    "Forbidden",
+    "IllegalTransition",
+    "ChangePending",
+    "AliasTaken",
+    "IdempotencyConflict",
+    "NotFound",
+    "BackendError",
+    "TransientBackendError",
+    "PermanentBackendError",
+    "__version__",
+]

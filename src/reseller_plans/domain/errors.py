@@ -1,0 +1,164 @@
+"""Every error ``reseller_plans`` raises on purpose, as one tree.
+
+Catch at exactly the level you mean::
+
+    ResellerPlansError
+    ├── InvalidInput (also ValueError)     bad input the caller can fix; nothing was changed
+    │   └── InvalidAlias                   a Storefront Alias that breaks a rule (``.rule``)
+    ├── NotEligible                        the upgrade's eligibility check failed (``.report``)
+    ├── Forbidden                          the actor may not act on that object
+    ├── IllegalTransition                  the subscription's state does not allow the action
+    │   └── ChangePending                  another change is already scheduled
+    ├── AliasTaken                         the alias belongs to another reseller
+    ├── IdempotencyConflict                a key reused with other arguments
+    ├── NotFound (also LookupError)        no such account, subscription or object
+    └── BackendError                       an outside system (BSS, Storefront, mail) failed
+        ├── TransientBackendError          worth retrying later (timeouts, 429, 5xx)
+        └── PermanentBackendError          retrying will not help (most 4xx, 5xx SMTP replies)
+
+Every error renders a message a person can act on. ``BackendError`` carries the HTTP status,
+the backend's request id and a short, redacted excerpt of the response where there was one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reseller_plans.domain.eligibility import EligibilityReport
+
+__all__ = [
+    "AliasTaken",
+    "BackendError",
+    "ChangePending",
+    "Forbidden",
+    "IdempotencyConflict",
+    "IllegalTransition",
+    "InvalidAlias",
+    "InvalidInput",
+    "NotEligible",
+    "NotFound",
+    "PermanentBackendError",
+    "ResellerPlansError",
+    "TransientBackendError",
+]
+
+
+class ResellerPlansError(Exception):
+    """The root of every error this library raises on purpose."""
+
+
+class InvalidInput(ResellerPlansError, ValueError):
+    """Input that breaks a rule; nothing was changed."""
+
+
+class InvalidAlias(InvalidInput):
+    """A Storefront Alias that breaks a rule.
+
+    Attributes:
+        alias: the text as given.
+        rule: a stable name of the broken rule (``too_short``, ``reserved``, …).
+        reason: the rule in words.
+    """
+
+    def __init__(self, alias: str, *, rule: str, reason: str) -> None:
+        self.alias = alias
+        self.rule = rule
+        self.reason = reason
+        super().__init__(f"invalid Storefront Alias {alias!r}: {reason}")
+
+
+class NotEligible(ResellerPlansError):
+    """The account may not be moved to the plan asked for. ``report`` lists every failure."""
+
+    def __init__(self, report: EligibilityReport) -> None:
+        self.report = report
+        lines = "; ".join(f"{f.code.value}: {f.message}" for f in report.failures)
+        super().__init__(
+            f"account {report.account_id} is not eligible for the {report.plan.title} plan: {lines}"
+        )
+
+
+class Forbidden(ResellerPlansError):
+    """The actor may not do this to that object (or the backend refused the credentials)."""
+
+
+class IllegalTransition(ResellerPlansError):
+    """The action is not allowed in the subscription's current state.
+
+    Attributes:
+        state: the state the subscription was in.
+        action: the action refused.
+    """
+
+    def __init__(self, state: str, action: str, reason: str = "") -> None:
+        self.state = state
+        self.action = action
+        self.reason = reason
+        text = f"cannot {action} a subscription that is {state}"
+        super().__init__(f"{text}: {reason}" if reason else text)
+
+
+class ChangePending(IllegalTransition):
+    """A change is already scheduled; withdraw it or wait until it applies."""
+
+
+class AliasTaken(ResellerPlansError):
+    """The Storefront Alias belongs to another reseller (or is held for one)."""
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        super().__init__(f"the Storefront Alias {alias!r} is taken: choose another")
+
+
+class IdempotencyConflict(ResellerPlansError):
+    """An idempotency key was reused with other arguments."""
+
+
+class NotFound(ResellerPlansError, LookupError):
+    """No such account, subscription or object."""
+
+
+class BackendError(ResellerPlansError):
+    """An outside system failed.
+
+    Attributes:
+        status: the HTTP status (or SMTP reply code), if there was one.
+        request_id: the backend's request id, if it sent one.
+        body_excerpt: a short, redacted excerpt of the response body.
+        retry_after: seconds the backend asked us to wait, if it said.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        body_excerpt: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.body_excerpt = body_excerpt
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status is not None:
+            parts.append(f"status {self.status}")
+        if self.request_id:
+            parts.append(f"request id {self.request_id}")
+        if self.retry_after is not None:
+            parts.append(f"retry after {self.retry_after:g}s")
+        return " | ".join(parts)
+
+
+class TransientBackendError(BackendError):
+    """A failure worth retrying later: timeouts, connection errors, 429, 5xx, rate limits."""
+
+
+class PermanentBackendError(BackendError):
+    """A failure that retrying will not fix: a refused request, a bad recipient."""
