@@ -1,0 +1,223 @@
+"""Domain events: what happened to a subscription, in the past tense.
+
+Events are values recorded by the aggregate's transitions; the service appends them to the
+subscription's history in the store and reacts to some of them (the outbox). ``EVENT_TYPES`` maps
+each class name to its class, for storage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from reseller_plans.domain.plans import Plan
+
+__all__ = [
+    "EVENT_TYPES",
+    "Activated",
+    "ActivationFailed",
+    "CancellationScheduled",
+    "Cancelled",
+    "Event",
+    "Expired",
+    "LicenseProvisioned",
+    "LicenseRevoked",
+    "PendingChangeWithdrawn",
+    "PlanChangeScheduled",
+    "PlanChanged",
+    "ProvisioningFailed",
+    "ProvisioningRetried",
+    "Renewed",
+    "Requested",
+    "Resumed",
+    "RevertedToBasic",
+    "StorefrontActivated",
+    "StorefrontDeactivated",
+    "Suspended",
+    "WelcomeEmailQueued",
+    "event_from_dict",
+    "event_to_dict",
+]
+
+
+@attrs.frozen
+class Event:
+    """Something that happened to subscription ``subscription_id`` at ``at``."""
+
+    subscription_id: str
+    at: dt.datetime
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+@attrs.frozen
+class Requested(Event):
+    """An upgrade to ``plan`` was requested; the activation saga starts."""
+
+    account_id: str
+    plan: Plan
+    channel: str
+
+
+@attrs.frozen
+class LicenseProvisioned(Event):
+    plan: Plan
+
+
+@attrs.frozen
+class LicenseRevoked(Event):
+    pass
+
+
+@attrs.frozen
+class StorefrontActivated(Event):
+    plan: Plan
+    alias: str
+
+
+@attrs.frozen
+class StorefrontDeactivated(Event):
+    pass
+
+
+@attrs.frozen
+class WelcomeEmailQueued(Event):
+    plan: Plan
+
+
+@attrs.frozen
+class Activated(Event):
+    plan: Plan
+
+
+@attrs.frozen
+class ActivationFailed(Event):
+    """Activation was rolled back; the reseller stays on ``Plan.BASIC``."""
+
+    reason: str
+
+
+@attrs.frozen
+class ProvisioningFailed(Event):
+    """A step failed; ``awaiting_retry`` when the operation waits for ``retry``."""
+
+    operation: str
+    step: str
+    reason: str
+    awaiting_retry: bool
+
+
+@attrs.frozen
+class ProvisioningRetried(Event):
+    operation: str
+
+
+@attrs.frozen
+class Suspended(Event):
+    reason: str
+
+
+@attrs.frozen
+class Resumed(Event):
+    pass
+
+
+@attrs.frozen
+class PlanChangeScheduled(Event):
+    plan: Plan
+    effective_at: dt.datetime
+
+
+@attrs.frozen
+class PlanChanged(Event):
+    old_plan: Plan
+    new_plan: Plan
+
+
+@attrs.frozen
+class CancellationScheduled(Event):
+    effective_at: dt.datetime
+
+
+@attrs.frozen
+class PendingChangeWithdrawn(Event):
+    """A scheduled plan change or cancellation was withdrawn before it applied."""
+
+    change: str
+
+
+@attrs.frozen
+class Cancelled(Event):
+    pass
+
+
+@attrs.frozen
+class RevertedToBasic(Event):
+    account_id: str
+
+
+@attrs.frozen
+class Renewed(Event):
+    term_end: dt.datetime
+
+
+@attrs.frozen
+class Expired(Event):
+    """The term ended without auto-renewal; cancellation follows."""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        Requested,
+        LicenseProvisioned,
+        LicenseRevoked,
+        StorefrontActivated,
+        StorefrontDeactivated,
+        WelcomeEmailQueued,
+        Activated,
+        ActivationFailed,
+        ProvisioningFailed,
+        ProvisioningRetried,
+        Suspended,
+        Resumed,
+        PlanChangeScheduled,
+        PlanChanged,
+        CancellationScheduled,
+        PendingChangeWithdrawn,
+        Cancelled,
+        RevertedToBasic,
+        Renewed,
+        Expired,
+    )
+}
+
+
+def event_to_dict(event: Event) -> dict[str, object]:
+    """A JSON-ready dict of the event (``type`` names the class)."""
+    data: dict[str, object] = {"type": event.name}
+    for field in attrs.fields(type(event)):
+        value = getattr(event, field.name)
+        if isinstance(value, dt.datetime):
+            value = value.isoformat()
+        elif isinstance(value, Plan):
+            value = value.value
+        data[field.name] = value
+    return data
+
+
+def event_from_dict(data: dict[str, object]) -> Event:
+    """The inverse of :func:`event_to_dict`."""
+    cls = EVENT_TYPES[str(data["type"])]
+    kwargs: dict[str, object] = {}
+    for field in attrs.fields(cls):
+        value = data[field.name]
+        if field.type in ("dt.datetime", dt.datetime):
+            value = dt.datetime.fromisoformat(str(value))
+        elif field.type in ("Plan", Plan):
+            value = Plan(value)
+        kwargs[field.name] = value
+    return cls(**kwargs)  # type: ignore[arg-type]

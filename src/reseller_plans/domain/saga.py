@@ -1,0 +1,307 @@
+"""The provisioning sagas, sans-IO: the domain names the next step, the driver runs it.
+
+Every provisioning operation (activation, plan change, suspension, resumption, cancellation) is a
+fixed list of steps (``OPERATION_STEPS``). The service's driver asks :func:`next_step` what to
+run, runs it through a port, and folds the outcome back with :func:`record`. The domain never
+calls anything; a crash between two steps leaves a subscription whose ``operation`` says exactly
+where to resume.
+
+- **Done**: the step is synchronized; after the last one the operation's business transition is
+  applied (``reseller_plans.domain.lifecycle``) and the operation cleared.
+- **Transient failure** (the driver's retry budget is spent): the operation waits, its sync status
+  failed, until ``retry`` resumes it at the same step.
+- **Permanent failure**: a compensable operation runs the compensations of its done steps in
+  reverse order (deactivate storefront, revoke license, cancel the platform order, …) and ends
+  failed, leaving the reseller on its previous plan; an activation's subscription becomes
+  ``FAILED``. A cancellation is not compensable: the provisioning side goes first (storefront,
+  license) and the platform last, so a failure waits for ``retry`` rather than undoing.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+from reseller_plans.domain.events import (
+    Event,
+    LicenseProvisioned,
+    LicenseRevoked,
+    ProvisioningFailed,
+    StorefrontActivated,
+    StorefrontDeactivated,
+    WelcomeEmailQueued,
+)
+from reseller_plans.domain.lifecycle import Context, Result, Trigger, apply
+from reseller_plans.domain.messages import MessageKind
+from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.subscription import (
+    Channel,
+    Operation,
+    OperationKind,
+    StepAction,
+    Subscription,
+    SyncStatus,
+)
+
+__all__ = [
+    "COMPENSABLE",
+    "OPERATION_STEPS",
+    "EXPIRY",
+    "Outcome",
+    "OutcomeKind",
+    "SagaStep",
+    "message_for",
+    "next_step",
+    "record",
+    "start",
+]
+
+A = StepAction
+K = OperationKind
+
+OPERATION_STEPS: dict[OperationKind, tuple[StepAction, ...]] = {
+    K.ACTIVATION: (A.PLACE_ORDER, A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL),
+    K.PLAN_CHANGE: (A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL),
+    K.SUSPENSION: (A.SUSPEND_STOREFRONT, A.SUSPEND_ON_PLATFORM, A.QUEUE_EMAIL),
+    K.RESUMPTION: (A.RESUME_ON_PLATFORM, A.RESUME_STOREFRONT, A.QUEUE_EMAIL),
+    K.CANCELLATION: (
+        A.DEACTIVATE_STOREFRONT,
+        A.REVOKE_LICENSE,
+        A.CANCEL_ON_PLATFORM,
+        A.QUEUE_EMAIL,
+    ),
+}
+"""The steps of each operation, in order. Emails always go last, so they never need undoing."""
+
+COMPENSABLE = frozenset({K.ACTIVATION, K.PLAN_CHANGE, K.SUSPENSION, K.RESUMPTION})
+
+_PLATFORM_STEPS = frozenset(
+    {A.PLACE_ORDER, A.SUSPEND_ON_PLATFORM, A.RESUME_ON_PLATFORM, A.CANCEL_ON_PLATFORM}
+)
+
+_COMPLETES: dict[OperationKind, Trigger] = {
+    K.ACTIVATION: Trigger.ACTIVATE,
+    K.PLAN_CHANGE: Trigger.CHANGE_PLAN,
+    K.SUSPENSION: Trigger.SUSPEND,
+    K.RESUMPTION: Trigger.RESUME,
+    K.CANCELLATION: Trigger.CANCEL,
+}
+
+EXPIRY = "expiry"
+"""``Operation.detail`` of a cancellation started because the term ended without renewal."""
+
+
+class OutcomeKind(enum.Enum):
+    DONE = "done"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+
+
+@attrs.frozen
+class Outcome:
+    """How a step went. Build with :meth:`done`, :meth:`transient` or :meth:`permanent`."""
+
+    kind: OutcomeKind
+    reason: str = ""
+    platform_subscription_id: str | None = None
+
+    @classmethod
+    def done(cls, platform_subscription_id: str | None = None) -> Outcome:
+        return cls(OutcomeKind.DONE, "", platform_subscription_id)
+
+    @classmethod
+    def transient(cls, reason: str) -> Outcome:
+        return cls(OutcomeKind.TRANSIENT, reason)
+
+    @classmethod
+    def permanent(cls, reason: str) -> Outcome:
+        return cls(OutcomeKind.PERMANENT, reason)
+
+
+@attrs.frozen
+class SagaStep:
+    """The step to run next.
+
+    Attributes:
+        action: what to do.
+        plan: the plan it concerns (the license or storefront plan to put in place).
+        compensation: True when it undoes an earlier step.
+        message: for ``QUEUE_EMAIL``, which message to queue.
+    """
+
+    action: StepAction
+    plan: Plan
+    compensation: bool = False
+    message: MessageKind | None = None
+
+
+def message_for(op: Operation) -> MessageKind:
+    """The message an operation sends to the reseller when it completes."""
+    if op.kind is K.ACTIVATION:
+        return MessageKind.WELCOME
+    if op.kind is K.PLAN_CHANGE:
+        if op.previous_plan is Plan.FREE and op.plan is Plan.STANDARD:
+            return MessageKind.PLAN_UPGRADED
+        return MessageKind.PLAN_CHANGED
+    if op.kind is K.SUSPENSION:
+        return MessageKind.SUSPENDED
+    if op.kind is K.RESUMPTION:
+        return MessageKind.RESUMED
+    return MessageKind.CANCELLED
+
+
+def start(
+    sub: Subscription,
+    kind: OperationKind,
+    *,
+    plan: Plan | None = None,
+    detail: str = "",
+    platform_initiated: bool = False,
+) -> Subscription:
+    """Attach a new operation to ``sub`` (the caller has checked the trigger is allowed).
+
+    Args:
+        sub: the subscription.
+        kind: the operation to run.
+        plan: the target plan of an activation or plan change (default: the current plan).
+        detail: free text for messages (a suspension's reason), or ``EXPIRY``.
+        platform_initiated: the platform itself asked (service manager): the steps that act on
+            the platform (place the order, suspend, resume, cancel there) are left out.
+
+    Returns:
+        The subscription with the operation in progress and any failed operation replaced; a
+        scheduled change that this operation carries out is cleared.
+    """
+    target = plan or sub.plan
+    previous = Plan.BASIC if kind is K.ACTIVATION else sub.plan
+    steps = OPERATION_STEPS[kind]
+    if platform_initiated or (kind is K.ACTIVATION and sub.channel is Channel.PLATFORM):
+        steps = tuple(s for s in steps if s not in _PLATFORM_STEPS)
+    elif kind is K.CANCELLATION and sub.platform_subscription_id is None:
+        steps = tuple(s for s in steps if s is not A.CANCEL_ON_PLATFORM)
+    op = Operation(kind, target, previous, steps, detail=detail)
+    pending = sub.pending_change
+    if kind in (K.PLAN_CHANGE, K.CANCELLATION):
+        pending = None
+    return attrs.evolve(sub, operation=op, pending_change=pending, version=sub.version + 1)
+
+
+def _compensation(action: StepAction, previous: Plan) -> StepAction | None:
+    if action is A.PLACE_ORDER:
+        return A.CANCEL_ON_PLATFORM
+    if action is A.PROVISION_LICENSE:
+        return A.REVOKE_LICENSE if previous is Plan.BASIC else A.PROVISION_LICENSE
+    if action is A.ACTIVATE_STOREFRONT:
+        return A.DEACTIVATE_STOREFRONT if previous is Plan.BASIC else A.ACTIVATE_STOREFRONT
+    return {
+        A.SUSPEND_STOREFRONT: A.RESUME_STOREFRONT,
+        A.SUSPEND_ON_PLATFORM: A.RESUME_ON_PLATFORM,
+        A.RESUME_STOREFRONT: A.SUSPEND_STOREFRONT,
+        A.RESUME_ON_PLATFORM: A.SUSPEND_ON_PLATFORM,
+    }.get(action)
+
+
+def _compensations(op: Operation) -> list[StepAction]:
+    undo = [_compensation(op.steps[i], op.previous_plan) for i in reversed(range(op.done))]
+    return [a for a in undo if a is not None]
+
+
+def next_step(sub: Subscription) -> SagaStep | None:
+    """The step to run now, or None when nothing is to run (no operation, or it waits for a
+    retry after a failure).
+    """
+    op = sub.operation
+    if op is None or op.sync is SyncStatus.FAILED:
+        return None
+    if op.compensating:
+        return SagaStep(_compensations(op)[op.undone], op.previous_plan, compensation=True)
+    action = op.steps[op.done]
+    message = message_for(op) if action is A.QUEUE_EMAIL else None
+    return SagaStep(action, op.plan, message=message)
+
+
+def _step_events(sub: Subscription, step: SagaStep, ctx: Context) -> tuple[Event, ...]:
+    at, sid = ctx.at, sub.id
+    action = step.action
+    if action is A.PROVISION_LICENSE:
+        return (LicenseProvisioned(sid, at, step.plan),)
+    if action is A.REVOKE_LICENSE:
+        return (LicenseRevoked(sid, at),)
+    if action is A.ACTIVATE_STOREFRONT:
+        return (StorefrontActivated(sid, at, step.plan, str(sub.alias or "")),)
+    if action is A.DEACTIVATE_STOREFRONT:
+        return (StorefrontDeactivated(sid, at),)
+    if action is A.QUEUE_EMAIL and step.message is MessageKind.WELCOME:
+        return (WelcomeEmailQueued(sid, at, step.plan),)
+    return ()
+
+
+def _finish(sub: Subscription, op: Operation, ctx: Context) -> Result:
+    cleared = attrs.evolve(sub, operation=None)
+    if op.kind is K.CANCELLATION and op.detail == EXPIRY:
+        return apply(cleared, Trigger.EXPIRE, ctx)
+    trigger = _COMPLETES[op.kind]
+    return apply(cleared, trigger, attrs.evolve(ctx, plan=op.plan, reason=op.detail))
+
+
+def _finish_failed(sub: Subscription, op: Operation, ctx: Context) -> Result:
+    reason = op.reason or "provisioning failed"
+    failed = ProvisioningFailed(sub.id, ctx.at, op.kind.value, "", reason, awaiting_retry=False)
+    cleared = attrs.evolve(sub, operation=None, failure_reason=reason)
+    if op.kind is K.ACTIVATION:
+        result = apply(cleared, Trigger.FAIL, attrs.evolve(ctx, reason=reason))
+        return Result(result.subscription, (failed, *result.events))
+    return Result(attrs.evolve(cleared, version=sub.version + 1), (failed,))
+
+
+def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) -> Result:
+    """Fold the outcome of ``step`` (as returned by :func:`next_step`) into the subscription.
+
+    Args:
+        sub: the subscription the step ran for.
+        step: the step that ran.
+        outcome: how it went.
+        ctx: the time of the outcome.
+
+    Returns:
+        The new subscription and the events produced.
+    """
+    op = sub.operation
+    if op is None or next_step(sub) != step:
+        # A stale outcome (the operation moved on, or was replaced): nothing to fold in.
+        return Result(sub, ())
+    if outcome.kind is OutcomeKind.DONE:
+        events = _step_events(sub, step, ctx)
+        changes: dict[str, object] = {}
+        if outcome.platform_subscription_id is not None:
+            changes["platform_subscription_id"] = outcome.platform_subscription_id
+        if step.compensation:
+            op = attrs.evolve(op, undone=op.undone + 1)
+            sub = attrs.evolve(sub, operation=op, version=sub.version + 1, **changes)  # type: ignore[arg-type]
+            if op.undone == len(_compensations(op)):
+                result = _finish_failed(sub, op, ctx)
+                return Result(result.subscription, events + result.events)
+            return Result(sub, events)
+        op = attrs.evolve(op, done=op.done + 1)
+        sub = attrs.evolve(sub, operation=op, version=sub.version + 1, **changes)  # type: ignore[arg-type]
+        if op.done == len(op.steps):
+            result = _finish(sub, op, ctx)
+            return Result(result.subscription, events + result.events)
+        return Result(sub, events)
+
+    reason = outcome.reason or outcome.kind.value
+    must_wait = (
+        outcome.kind is OutcomeKind.TRANSIENT or step.compensation or op.kind not in COMPENSABLE
+    )
+    if must_wait:
+        op = attrs.evolve(op, sync=SyncStatus.FAILED, reason=reason)
+        event = ProvisioningFailed(
+            sub.id, ctx.at, op.kind.value, step.action.value, reason, awaiting_retry=True
+        )
+        return Result(attrs.evolve(sub, operation=op, version=sub.version + 1), (event,))
+    op = attrs.evolve(op, compensating=True, reason=f"{step.action.value}: {reason}")
+    sub = attrs.evolve(sub, operation=op, version=sub.version + 1)
+    if not _compensations(op):
+        return _finish_failed(sub, op, ctx)
+    return Result(sub, ())
