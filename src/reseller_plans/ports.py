@@ -17,25 +17,33 @@ adapter may repeat them safely.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol, runtime_checkable
 
 import attrs
 
 from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
 from reseller_plans.domain.alias import StorefrontAlias
+from reseller_plans.domain.events import Event
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.subscription import Subscription
 
 __all__ = [
     "BSS",
+    "AliasHold",
     "BillingCycle",
     "Clock",
     "EmailMessage",
+    "IdempotencyRecord",
     "Mailer",
+    "OutboxEntry",
     "PlanOrder",
+    "Store",
     "Storefront",
     "SystemClock",
+    "UnitOfWork",
 ]
 
 BillingCycle = str
@@ -189,3 +197,147 @@ class Mailer(Protocol):
     """Sends one email. Raises ``TransientBackendError`` or ``PermanentBackendError``."""
 
     def send(self, message: EmailMessage) -> None: ...
+
+
+@attrs.frozen
+class OutboxEntry:
+    """A message waiting in (or sent from) the outbox.
+
+    It is written in the same unit of work as the state change that makes it due, sent by the
+    service after the commit, and marked sent once the mailer returns: a crash can at worst send
+    it again (with the same ``id``, which becomes its Message-ID), never lose it.
+
+    Attributes:
+        id: stable id (subscription id, version and message kind).
+        subscription_id: the subscription it is about.
+        kind: which message.
+        to: recipients.
+        context: the facts the template needs (see ``reseller_plans.domain.messages``).
+        created_at: when it was queued.
+        sent_at: when the mailer accepted it, or None.
+        attempts: sending attempts made.
+        last_error: the last failure, if any.
+        failed_permanently: True when the mail server refused it for good (not retried).
+    """
+
+    id: str
+    subscription_id: str
+    kind: MessageKind
+    to: tuple[str, ...]
+    context: dict[str, str]
+    created_at: dt.datetime
+    sent_at: dt.datetime | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    failed_permanently: bool = False
+
+
+@attrs.frozen
+class IdempotencyRecord:
+    """The first result of a command sent with an idempotency key.
+
+    Attributes:
+        scope: whose key it is (``"distributor:D-100"``); keys never collide across actors.
+        key: the key.
+        fingerprint: the command and its arguments; the same key with another fingerprint is an
+            ``IdempotencyConflict``.
+        subscription_id: the subscription the command produced or acted on.
+        created_at: when the command first ran.
+    """
+
+    scope: str
+    key: str
+    fingerprint: str
+    subscription_id: str
+    created_at: dt.datetime
+
+
+@attrs.frozen
+class AliasHold:
+    """A Storefront Alias reserved to one reseller.
+
+    ``until`` is None while a live subscription uses it; after a cancellation it is the end of
+    the hold period, after which ``run_due`` releases it.
+    """
+
+    alias: str
+    account_id: str
+    until: dt.datetime | None = None
+
+
+class UnitOfWork(Protocol):
+    """One transaction over the store. Changes are committed together when the ``with`` block
+    of ``Store.unit_of_work()`` ends normally, and all rolled back when it raises.
+    """
+
+    def get(self, subscription_id: str) -> Subscription | None:
+        """The subscription, or None."""
+        ...
+
+    def live_subscription_of(self, account_id: str) -> Subscription | None:
+        """The account's pending, active or suspended subscription, if any."""
+        ...
+
+    def subscriptions_of(self, account_id: str) -> list[Subscription]:
+        """Every subscription the account ever had, oldest first."""
+        ...
+
+    def add(self, subscription: Subscription, events: Sequence[Event]) -> None:
+        """Insert a new subscription with its first events."""
+        ...
+
+    def save(
+        self, subscription: Subscription, events: Sequence[Event], *, expected_version: int
+    ) -> None:
+        """Replace the stored subscription if it is still at ``expected_version`` and append the
+        events to its history. Raises ``ConcurrentUpdate`` otherwise."""
+        ...
+
+    def history(self, subscription_id: str) -> list[Event]:
+        """The subscription's events, in order."""
+        ...
+
+    def due(self, now: dt.datetime, limit: int) -> list[str]:
+        """Ids of subscriptions with work due: an operation in progress, a scheduled change
+        whose time has come, or a term that has ended."""
+        ...
+
+    def add_outbox(self, entry: OutboxEntry) -> None:
+        """Queue a message (a second entry with the same id is ignored)."""
+        ...
+
+    def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
+        """Messages not yet sent and not refused for good, oldest first."""
+        ...
+
+    def update_outbox(self, entry: OutboxEntry) -> None:
+        """Store the entry's new sending state."""
+        ...
+
+    def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
+        """Every message of the subscription, sent or not."""
+        ...
+
+    def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None: ...
+
+    def put_idempotency(self, record: IdempotencyRecord) -> None: ...
+
+    def get_alias_hold(self, alias: str) -> AliasHold | None: ...
+
+    def put_alias_hold(self, hold: AliasHold) -> None: ...
+
+    def delete_alias_hold(self, alias: str) -> None: ...
+
+    def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]: ...
+
+
+class Store(Protocol):
+    """Where subscriptions, their history, the outbox, idempotency keys and alias holds live."""
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """Open one transaction."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources."""
+        ...

@@ -85,6 +85,11 @@ class StorefrontAlias:
             raise InvalidAlias(repr(text), rule="not_text", reason="must be text")
         return cls(text.strip().lower())
 
+    @staticmethod
+    def missing() -> InvalidAlias:
+        """The error for an alias that was required and not given."""
+        return InvalidAlias("", rule="required", reason="a Storefront Alias is required")
+
     def url(self, storefront_host: str) -> str:
         """The reseller's Storefront URL under the distributor's host.
 

@@ -14,6 +14,7 @@ Catch at exactly the level you mean::
     ├── NotFound (also LookupError)        no such account, subscription or object
     └── BackendError                       an outside system (BSS, Storefront, mail) failed
         ├── TransientBackendError          worth retrying later (timeouts, 429, 5xx)
+        │   └── ConcurrentUpdate           another worker changed the object first
         └── PermanentBackendError          retrying will not help (most 4xx, 5xx SMTP replies)
 
 Every error renders a message a person can act on. ``BackendError`` carries the HTTP status,
@@ -31,6 +32,7 @@ __all__ = [
     "AliasTaken",
     "BackendError",
     "ChangePending",
+    "ConcurrentUpdate",
     "Forbidden",
     "IdempotencyConflict",
     "IllegalTransition",
@@ -162,3 +164,7 @@ class TransientBackendError(BackendError):
 
 class PermanentBackendError(BackendError):
     """A failure that retrying will not fix: a refused request, a bad recipient."""
+
+
+class ConcurrentUpdate(TransientBackendError):
+    """Another worker changed the subscription since it was read; read it again and retry."""

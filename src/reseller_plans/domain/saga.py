@@ -158,6 +158,7 @@ def start(
     plan: Plan | None = None,
     detail: str = "",
     platform_initiated: bool = False,
+    product_id: str = "",
 ) -> Subscription:
     """Attach a new operation to ``sub`` (the caller has checked the trigger is allowed).
 
@@ -168,6 +169,7 @@ def start(
         detail: free text for messages (a suspension's reason), or ``EXPIRY``.
         platform_initiated: the platform itself asked (service manager): the steps that act on
             the platform (place the order, suspend, resume, cancel there) are left out.
+        product_id: the catalog product an activation orders.
 
     Returns:
         The subscription with the operation in progress and any failed operation replaced; a
@@ -180,7 +182,8 @@ def start(
         steps = tuple(s for s in steps if s not in _PLATFORM_STEPS)
     elif kind is K.CANCELLATION and sub.platform_subscription_id is None:
         steps = tuple(s for s in steps if s is not A.CANCEL_ON_PLATFORM)
-    op = Operation(kind, target, previous, steps, detail=detail)
+    op_id = f"{sub.id}-{sub.version + 1}"
+    op = Operation(kind, target, previous, steps, detail=detail, id=op_id, product_id=product_id)
     pending = sub.pending_change
     if kind in (K.PLAN_CHANGE, K.CANCELLATION):
         pending = None

@@ -177,6 +177,11 @@ class Operation:
     reason: str | None = None
     detail: str = ""
     """Free text carried to messages (a suspension's reason)."""
+    id: str = ""
+    """Stable id of this operation (subscription id and version at start): the root of the
+    idempotency keys of its steps."""
+    product_id: str = ""
+    """The catalog product ordered by an activation."""
 
     def step_status(self, index: int) -> SyncStatus:
         if index < self.done:
