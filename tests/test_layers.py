@@ -1,0 +1,61 @@
+"""The layering rules of DESIGN.md: the domain is pure, and the HTTP stack stays in the adapters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+
+from reseller_plans.ports import Clock, SystemClock
+
+# Prints the top-level names of every module a fresh interpreter loaded to import the module.
+_PROBE = """
+import json, sys
+before = set(sys.modules)
+import {module}
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def _modules_loaded_by_importing(module: str) -> list[str]:
+    completed = subprocess.run(  # noqa: S603 - our interpreter, a fixed probe
+        [sys.executable, "-c", _PROBE.format(module=module)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(completed.stdout)  # type: ignore[no-any-return]
+
+
+def _third_party(modules: list[str]) -> set[str]:
+    top_levels = {name.partition(".")[0] for name in modules}
+    return top_levels - set(sys.stdlib_module_names) - {"reseller_plans"}
+
+
+def test_domain_imports_nothing_but_the_standard_library_and_attrs() -> None:
+    loaded = _modules_loaded_by_importing("reseller_plans.domain")
+
+    assert _third_party(loaded) <= {"attr", "attrs"}
+    ours = {name for name in loaded if name.startswith("reseller_plans.")}
+    assert all(name.startswith("reseller_plans.domain") for name in ours), sorted(ours)
+
+
+@pytest.mark.parametrize("module", ["reseller_plans", "reseller_plans.ports"])
+def test_importing_the_package_or_its_ports_does_not_load_the_http_stack(module: str) -> None:
+    assert _third_party(_modules_loaded_by_importing(module)).isdisjoint(
+        {"httpx", "httpcore", "tenacity"}
+    )
+
+
+def test_system_clock_is_a_clock_that_tells_aware_utc_time() -> None:
+    clock = SystemClock()
+
+    now = clock.now()
+
+    assert isinstance(clock, Clock)
+    assert now.tzinfo is dt.UTC
+    assert repr(clock) == "SystemClock()"
