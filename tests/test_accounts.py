@@ -55,20 +55,12 @@ def test_new_reseller_account_is_a_basic_reseller_without_an_alias() -> None:
     assert (account.plan, account.reselling_enabled, account.alias) == (Plan.BASIC, True, None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: DistributorProfile is frozen but holds a dict, so hashing it raises TypeError",
-)
 def test_distributor_profile_is_hashable_like_every_frozen_value() -> None:
     assert hash(_distributor(plan_products={Plan.FREE: "P"})) == hash(
         _distributor(plan_products={Plan.FREE: "P"})
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: frozenset('standard_edition_resellers') silently becomes a set of letters",
-)
 def test_a_single_addon_given_as_a_bare_string_is_refused_rather_than_split_into_letters() -> None:
     with pytest.raises((TypeError, ValueError)):
         _distributor(active_addons="standard_edition_resellers")

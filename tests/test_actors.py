@@ -47,10 +47,6 @@ def test_actor_without_an_id_is_refused(make: Callable[[str], Actor]) -> None:
         make("")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: an empty id raises attrs' bare ValueError and None becomes the id 'None'",
-)
 @pytest.mark.parametrize("bad_id", ["", None], ids=["empty", "None"])
 def test_actor_without_an_id_is_refused_as_invalid_input(bad_id: str | None) -> None:
     with pytest.raises(InvalidInput):

@@ -101,10 +101,6 @@ def test_plan_parse_refuses_text_that_names_no_plan_and_lists_the_choices(text: 
     assert "basic, free, standard" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: Plan.parse raises a bare ValueError, outside the ResellerPlansError tree",
-)
 def test_plan_parse_refuses_an_unknown_plan_as_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         Plan.parse("gold")

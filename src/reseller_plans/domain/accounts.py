@@ -6,10 +6,13 @@ These are read from the BSS by an adapter and handed to the pure domain as value
 from __future__ import annotations
 
 import enum
+import types
+from collections.abc import Iterable, Mapping
 
 import attrs
 
 from reseller_plans.domain.alias import StorefrontAlias
+from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.plans import Plan
 
 __all__ = [
@@ -33,6 +36,7 @@ class Edition(enum.Enum):
 
     @property
     def title(self) -> str:
+        """The edition's name as a person reads it."""
         return self.value.replace("_", " ").title().replace("With", "with")
 
 
@@ -50,6 +54,16 @@ class ServiceManagerState(enum.Enum):
     INACTIVE = "inactive"
     FAILED = "failed"
     ACTIVE = "active"
+
+
+def _addon_ids(addons: Iterable[str]) -> frozenset[str]:
+    if isinstance(addons, str):
+        raise InvalidInput("active_addons takes a collection of add-on ids, not one string")
+    return frozenset(addons)
+
+
+def _plan_products(products: Mapping[Plan, str]) -> Mapping[Plan, str]:
+    return types.MappingProxyType(dict(products))
 
 
 @attrs.frozen
@@ -71,9 +85,11 @@ class DistributorProfile:
     id: str
     name: str
     edition: Edition
-    active_addons: frozenset[str] = attrs.field(converter=frozenset, factory=frozenset)
+    active_addons: frozenset[str] = attrs.field(converter=_addon_ids, factory=frozenset)
     service_manager: ServiceManagerState = ServiceManagerState.ACTIVE
-    plan_products: dict[Plan, str] = attrs.field(factory=dict)
+    plan_products: Mapping[Plan, str] = attrs.field(
+        factory=dict, converter=_plan_products, hash=False
+    )
     storefront_host: str = ""
     staff_email: str = ""
 

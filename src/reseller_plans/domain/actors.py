@@ -9,12 +9,25 @@ import enum
 
 import attrs
 
+from reseller_plans.domain.errors import InvalidInput
+
 __all__ = ["Actor", "ActorKind"]
 
 
 class ActorKind(enum.Enum):
+    """Which side of the platform acts."""
+
     DISTRIBUTOR = "distributor"
     RESELLER = "reseller"
+
+
+def _actor_id(value: object) -> str:
+    # Platform ids are numeric on the wire; accept ints, refuse empty text and None.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value
+    raise InvalidInput(f"an actor needs a non-empty id, not {value!r}")
 
 
 @attrs.frozen
@@ -25,20 +38,26 @@ class Actor:
     """
 
     kind: ActorKind
-    id: str = attrs.field(validator=attrs.validators.min_len(1))
+    id: str = attrs.field(converter=lambda value: _actor_id(value))
 
     @classmethod
-    def distributor(cls, distributor_id: str) -> Actor:
+    def distributor(cls, distributor_id: str | int) -> Actor:
         """A distributor acting in its BSS."""
-        return cls(ActorKind.DISTRIBUTOR, str(distributor_id))
+        return cls(
+            ActorKind.DISTRIBUTOR,
+            str(distributor_id) if isinstance(distributor_id, int) else distributor_id,
+        )
 
     @classmethod
-    def reseller(cls, account_id: str) -> Actor:
+    def reseller(cls, account_id: str | int) -> Actor:
         """A reseller acting on its own account in the Storefront."""
-        return cls(ActorKind.RESELLER, str(account_id))
+        return cls(
+            ActorKind.RESELLER, str(account_id) if isinstance(account_id, int) else account_id
+        )
 
     @property
     def is_distributor(self) -> bool:
+        """True for a distributor, False for a reseller."""
         return self.kind is ActorKind.DISTRIBUTOR
 
     def __str__(self) -> str:

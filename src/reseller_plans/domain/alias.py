@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from reseller_plans.domain.errors import InvalidAlias
+from reseller_plans.domain.errors import InvalidAlias, InvalidInput
 
 __all__ = ["ALIAS_MAX_LENGTH", "ALIAS_MIN_LENGTH", "RESERVED_ALIASES", "StorefrontAlias"]
 
@@ -22,7 +22,7 @@ RESERVED_ALIASES: frozenset[str] = frozenset(
         "about", "account", "accounts", "admin", "administrator", "api", "app", "apps", "assets",
         "auth", "basket", "billing", "blog", "cart", "catalog", "checkout", "cdn", "config",
         "contact", "css", "dashboard", "default", "distributor", "docs", "download", "error",
-        "favicon", "files", "help", "home", "img", "images", "index", "js", "legal", "login",
+        "favicon", "files", "help", "home", "img", "images", "index", "legal", "login",
         "logout", "mail", "marketplace", "media", "null", "oauth", "order", "orders", "portal",
         "privacy", "profile", "register", "reseller", "resellers", "root", "search", "security",
         "settings", "shop", "signin", "signout", "signup", "static", "status", "store",
@@ -68,6 +68,8 @@ class StorefrontAlias:
     value: str
 
     def __attrs_post_init__(self) -> None:
+        if not isinstance(self.value, str):
+            raise InvalidAlias(repr(self.value), rule="not_text", reason="must be text")
         refusal = _refusal(self.value)
         if refusal is not None:
             raise InvalidAlias(self.value, rule=refusal[0], reason=refusal[1])
@@ -97,6 +99,8 @@ class StorefrontAlias:
         'https://cloud.disti.com/techsolutions'
         """
         host = storefront_host.strip().rstrip("/")
+        if not host or host.endswith("://"):
+            raise InvalidInput("a Storefront host is required to build a Storefront URL")
         if "://" not in host:
             host = "https://" + host
         return f"{host}/{self.value}"

@@ -65,6 +65,7 @@ class EligibilityReport:
 
     @property
     def eligible(self) -> bool:
+        """True when no criterion failed."""
         return not self.failures
 
     @property

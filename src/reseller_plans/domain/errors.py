@@ -46,8 +46,22 @@ __all__ = [
 ]
 
 
+def _rebuild(
+    cls: type[ResellerPlansError], args: tuple[object, ...], state: dict[str, object]
+) -> ResellerPlansError:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
+
 class ResellerPlansError(Exception):
     """The root of every error this library raises on purpose."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Errors carry keyword-only attributes; rebuild them from their state so they copy and
+        # pickle (worker pools send them between processes).
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
 
 class InvalidInput(ResellerPlansError, ValueError):
@@ -76,9 +90,8 @@ class NotEligible(ResellerPlansError):
     def __init__(self, report: EligibilityReport) -> None:
         self.report = report
         lines = "; ".join(f"{f.code.value}: {f.message}" for f in report.failures)
-        super().__init__(
-            f"account {report.account_id} is not eligible for the {report.plan.title} plan: {lines}"
-        )
+        text = f"account {report.account_id} is not eligible for the {report.plan.title} plan"
+        super().__init__(f"{text}: {lines}" if lines else text)
 
 
 class Forbidden(ResellerPlansError):

@@ -12,6 +12,8 @@ import enum
 
 import attrs
 
+from reseller_plans.domain.errors import InvalidInput
+
 __all__ = ["Move", "PLAN_MOVES", "Plan", "Timing", "plan_move"]
 
 
@@ -45,7 +47,7 @@ class Plan(enum.Enum):
         """Read a plan from its name, case-insensitively (``"standard"``, ``"Standard"``).
 
         Raises:
-            ValueError: the text names no plan.
+            InvalidInput: the text names no plan (also a ``ValueError``).
         """
         if isinstance(value, Plan):
             return value
@@ -54,7 +56,7 @@ class Plan(enum.Enum):
             if plan.value == text:
                 return plan
         names = ", ".join(p.value for p in cls)
-        raise ValueError(f"unknown plan {value!r}: expected one of {names}")
+        raise InvalidInput(f"unknown plan {value!r}: expected one of {names}")
 
 
 class Timing(enum.Enum):
