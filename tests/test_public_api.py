@@ -18,6 +18,7 @@ PUBLIC_NAMES = [
     "AliasTaken",
     "BackendError",
     "ChangePending",
+    "ConcurrentUpdate",
     "DistributorProfile",
     "Edition",
     "EligibilityFailure",

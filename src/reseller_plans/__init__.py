@@ -9,6 +9,7 @@ from reseller_plans.domain import (
     AliasTaken,
     BackendError,
     ChangePending,
+    ConcurrentUpdate,
     DistributorProfile,
     Edition,
     EligibilityFailure,
@@ -68,5 +69,6 @@ __all__ = [
     "BackendError",
     "TransientBackendError",
     "PermanentBackendError",
+    "ConcurrentUpdate",
     "__version__",
 ]
