@@ -289,6 +289,8 @@ class ResellerPlans:
         idempotency_key: str | None = None,
         billing_cycle: BillingCycle = BillingCycle.MONTHLY,
         auto_renew: bool = True,
+        channel: Channel | None = None,
+        platform_subscription_id: str | None = None,
     ) -> Subscription:
         """Upgrade a reseller from Basic to Free or Standard (or Free to Standard).
 
@@ -304,6 +306,11 @@ class ResellerPlans:
             idempotency_key: repeat-safe key of this request, scoped to the actor.
             billing_cycle: monthly or annual.
             auto_renew: whether the term renews by itself.
+            channel: where the upgrade comes from: by default ``Channel.BSS`` for a
+                distributor and ``Channel.STOREFRONT`` for a reseller. ``Channel.PLATFORM``
+                means the platform already executed the order and calls us to provision (the
+                service manager): no order is placed.
+            platform_subscription_id: the platform's id of the subscription, when known.
 
         Returns:
             The subscription: ``ACTIVE`` when provisioning completed, ``FAILED`` (with
@@ -326,7 +333,8 @@ class ResellerPlans:
         parsed_alias = None if alias is None else StorefrontAlias.parse(alias)
         self._authorize_account(actor, account_id)
         fingerprint = (
-            f"upgrade|{account_id}|{target.value}|{parsed_alias}|{billing_cycle.value}|{auto_renew}"
+            f"upgrade|{account_id}|{target.value}|{parsed_alias}|{billing_cycle.value}"
+            f"|{auto_renew}|{channel}|{platform_subscription_id}"
         )
         replay = self._replay(actor, idempotency_key, fingerprint)
         if replay is not None:
@@ -342,7 +350,13 @@ class ResellerPlans:
         if live is not None and live.effective_plan is Plan.FREE and target is Plan.STANDARD:
             # Free → Standard is the purchase of the Standard product: an immediate plan change.
             return self._change_plan(
-                live, target, Timing.IMMEDIATE, actor, idempotency_key, fingerprint
+                live,
+                target,
+                Timing.IMMEDIATE,
+                actor,
+                idempotency_key,
+                fingerprint,
+                platform_initiated=channel is Channel.PLATFORM,
             )
         if parsed_alias is None:
             raise StorefrontAlias.missing()
@@ -355,7 +369,8 @@ class ResellerPlans:
             raise AliasTaken(parsed_alias.value)
 
         now = self.clock.now()
-        channel = Channel.BSS if actor.is_distributor else Channel.STOREFRONT
+        if channel is None:
+            channel = Channel.BSS if actor.is_distributor else Channel.STOREFRONT
         sub = Subscription(
             id=self._new_id(),
             account_id=account_id,
@@ -365,6 +380,7 @@ class ResellerPlans:
             status=SubscriptionStatus.PENDING,
             term=Term.starting(now, billing_cycle, auto_renew),
             channel=channel,
+            platform_subscription_id=platform_subscription_id,
         )
         sub = saga.start(
             sub, OperationKind.ACTIVATION, product_id=distributor.product_for(target) or ""
@@ -388,6 +404,7 @@ class ResellerPlans:
         actor: Actor,
         timing: Timing | None = None,
         idempotency_key: str | None = None,
+        platform_initiated: bool = False,
     ) -> Subscription:
         """Move the subscription between Free and Standard.
 
@@ -398,6 +415,7 @@ class ResellerPlans:
             timing: when it takes effect; by default the move's own (Free → Standard at once,
                 Standard → Free at the end of the term).
             idempotency_key: repeat-safe key of this request.
+            platform_initiated: the platform itself made the change (service manager).
 
         Returns:
             The subscription, on its new plan, or with the change scheduled.
@@ -413,7 +431,15 @@ class ResellerPlans:
             return replay
         sub = self.get(subscription_id)
         self._authorize(actor, sub)
-        return self._change_plan(sub, target, timing, actor, idempotency_key, fingerprint)
+        return self._change_plan(
+            sub,
+            target,
+            timing,
+            actor,
+            idempotency_key,
+            fingerprint,
+            platform_initiated=platform_initiated,
+        )
 
     def _change_plan(
         self,
@@ -423,6 +449,8 @@ class ResellerPlans:
         actor: Actor,
         idempotency_key: str | None,
         fingerprint: str,
+        *,
+        platform_initiated: bool = False,
     ) -> Subscription:
         now = self.clock.now()
         move = plan_move(sub.plan, target)
@@ -439,7 +467,9 @@ class ResellerPlans:
             if not report.eligible:
                 raise NotEligible(report)
         if timing is Timing.IMMEDIATE:
-            started = saga.start(sub, OperationKind.PLAN_CHANGE, plan=target)
+            started = saga.start(
+                sub, OperationKind.PLAN_CHANGE, plan=target, platform_initiated=platform_initiated
+            )
             self._save_command(sub, started, (), actor, idempotency_key, fingerprint, now)
             return self._drive(sub.id)
         result = lifecycle.apply(sub, trigger, ctx)
@@ -463,13 +493,15 @@ class ResellerPlans:
         actor: Actor,
         timing: Timing = Timing.IMMEDIATE,
         idempotency_key: str | None = None,
+        platform_initiated: bool = False,
     ) -> Subscription:
         """Cancel the subscription: the reseller goes back to Basic.
 
         Immediately: the storefront and license are removed first and the platform's
         subscription cancelled last. At the end of the term: scheduled, and withdrawable with
         ``withdraw_change`` until then. The alias stays reserved to the reseller for
-        ``alias_hold``.
+        ``alias_hold``. With ``platform_initiated`` (the platform cancels and calls the service
+        manager) the platform's subscription is not cancelled again.
 
         Raises:
             Forbidden, NotFound, IllegalTransition, ChangePending, IdempotencyConflict.
@@ -483,7 +515,9 @@ class ResellerPlans:
         now = self.clock.now()
         if timing is Timing.IMMEDIATE:
             lifecycle.check(sub, Trigger.CANCEL, Context(at=now))
-            started = saga.start(sub, OperationKind.CANCELLATION)
+            started = saga.start(
+                sub, OperationKind.CANCELLATION, platform_initiated=platform_initiated
+            )
             self._save_command(sub, started, (), actor, idempotency_key, fingerprint, now)
             return self._drive(sub.id)
         ctx = Context(at=now, effective_at=sub.term.end)
@@ -526,6 +560,7 @@ class ResellerPlans:
         actor: Actor,
         reason: str = "",
         idempotency_key: str | None = None,
+        platform_initiated: bool = False,
     ) -> Subscription:
         """Suspend the subscription (a distributor action, for example for non-payment).
 
@@ -539,10 +574,16 @@ class ResellerPlans:
             OperationKind.SUSPENSION,
             idempotency_key,
             detail=reason,
+            platform_initiated=platform_initiated,
         )
 
     def resume(
-        self, subscription_id: str, *, actor: Actor, idempotency_key: str | None = None
+        self,
+        subscription_id: str,
+        *,
+        actor: Actor,
+        idempotency_key: str | None = None,
+        platform_initiated: bool = False,
     ) -> Subscription:
         """Resume a suspended subscription (a distributor action).
 
@@ -550,7 +591,12 @@ class ResellerPlans:
             Forbidden (a reseller, or another distributor), NotFound, IllegalTransition.
         """
         return self._run_operation(
-            subscription_id, actor, Trigger.RESUME, OperationKind.RESUMPTION, idempotency_key
+            subscription_id,
+            actor,
+            Trigger.RESUME,
+            OperationKind.RESUMPTION,
+            idempotency_key,
+            platform_initiated=platform_initiated,
         )
 
     def retry(self, subscription_id: str, *, actor: Actor) -> Subscription:
@@ -575,6 +621,7 @@ class ResellerPlans:
         idempotency_key: str | None,
         *,
         detail: str = "",
+        platform_initiated: bool = False,
     ) -> Subscription:
         fingerprint = f"{trigger.value}|{subscription_id}|{detail}"
         self._authorize_distributor(actor)
@@ -585,7 +632,7 @@ class ResellerPlans:
         self._authorize(actor, sub, distributor_only=True)
         now = self.clock.now()
         lifecycle.check(sub, trigger, Context(at=now, reason=detail))
-        started = saga.start(sub, kind, detail=detail)
+        started = saga.start(sub, kind, detail=detail, platform_initiated=platform_initiated)
         self._save_command(sub, started, (), actor, idempotency_key, fingerprint, now)
         return self._drive(sub.id)
 

@@ -38,7 +38,7 @@ class Actor:
     """
 
     kind: ActorKind
-    id: str = attrs.field(converter=lambda value: _actor_id(value))
+    id: str = attrs.field(converter=_actor_id)
 
     @classmethod
     def distributor(cls, distributor_id: str | int) -> Actor:
