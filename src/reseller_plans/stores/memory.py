@@ -14,25 +14,37 @@ from contextlib import contextmanager
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.subscription import Subscription, SyncStatus
+from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, SyncStatus
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 
-__all__ = ["InMemoryStore"]
+__all__ = ["InMemoryStore", "due_at", "is_due"]
+
+_NOW = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 _DELETED = object()
 
 
-def is_due(sub: Subscription, now: dt.datetime) -> bool:
-    """Whether ``run_due`` has work for the subscription at ``now`` (shared by the stores)."""
+def due_at(sub: Subscription) -> dt.datetime | None:
+    """When ``run_due`` next has work for the subscription (shared by every store).
+
+    An operation in progress is due at once; one that failed waits for ``retry``; otherwise
+    the earlier of the scheduled change and the term end of an active or suspended one.
+    """
     op = sub.operation
     if op is not None:
-        return op.sync is SyncStatus.IN_PROGRESS
-    if sub.status.is_final:
-        return False
+        return _NOW if op.sync is SyncStatus.IN_PROGRESS else None
+    if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED):
+        return None
     change = sub.pending_change
-    if change is not None and change.effective_at <= now:
-        return True
-    return sub.is_live and sub.status.value != "pending" and sub.term.end <= now
+    if change is not None and change.effective_at < sub.term.end:
+        return change.effective_at
+    return sub.term.end
+
+
+def is_due(sub: Subscription, now: dt.datetime) -> bool:
+    """Whether ``run_due`` has work for the subscription at ``now``."""
+    when = due_at(sub)
+    return when is not None and when <= now
 
 
 class _MemoryUnitOfWork:
