@@ -72,6 +72,7 @@ from reseller_plans.domain.subscription import (
     SubscriptionStatus,
     Term,
 )
+from reseller_plans.mail import Templates
 from reseller_plans.ports import (
     BSS,
     AliasHold,
@@ -95,9 +96,16 @@ _MAX_STEPS = 64  # far more than any operation has; a guard against a loop, neve
 
 
 class RenderedMessage(Protocol):
-    subject: str
-    text: str
-    html: str
+    """A rendered message: what ``MessageRenderer.render`` returns."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def html(self) -> str: ...
 
 
 class MessageRenderer(Protocol):
@@ -166,11 +174,7 @@ class ResellerPlans:
         self.mailer = mailer
         self.store = store
         self.clock: Clock = clock or SystemClock()
-        if templates is None:
-            from reseller_plans.mail import Templates
-
-            templates = Templates()
-        self.templates: MessageRenderer = templates
+        self.templates: MessageRenderer = templates or Templates()
         self.alias_hold = alias_hold
         self.retry_budget = retry_budget
         self.staff_email = staff_email
@@ -473,7 +477,11 @@ class ResellerPlans:
             self._save_command(sub, started, (), actor, idempotency_key, fingerprint, now)
             return self._drive(sub.id)
         result = lifecycle.apply(sub, trigger, ctx)
-        extra = {"new_plan": target.title, "effective_at": sub.term.end.isoformat()}
+        extra = {
+            "old_plan": sub.plan.value,
+            "new_plan": target.value,
+            "effective_at": sub.term.end.isoformat(),
+        }
         self._save_command(
             sub,
             result.subscription,
@@ -824,10 +832,11 @@ class ResellerPlans:
         op = sub.operation
         if op is not None:
             context.update(
-                plan=op.plan.title,
-                old_plan=op.previous_plan.title,
-                new_plan=op.plan.title,
-                reason=op.detail,
+                plan=op.plan.value,
+                old_plan=op.previous_plan.value,
+                new_plan=op.plan.value,
+                reason=op.detail or "not given",
+                effective_at=self.clock.now().isoformat(),
             )
             if op.plan.has_storefront and sub.alias and distributor.storefront_host:
                 context["storefront_url"] = sub.alias.url(distributor.storefront_host)
@@ -840,16 +849,19 @@ class ResellerPlans:
         self, sub: Subscription, account: ResellerAccount, distributor: DistributorProfile
     ) -> dict[str, str]:
         host = distributor.storefront_host
-        return {
+        context = {
             "reseller_name": account.name,
             "distributor_name": distributor.name,
             "account_id": sub.account_id,
             "subscription_id": sub.id,
-            "plan": sub.plan.title,
+            "plan": sub.plan.value,
             "alias": "" if sub.alias is None else sub.alias.value,
-            "storefront_url": sub.alias.url(host) if sub.alias and host else "",
-            "distributor_storefront_url": f"https://{host}" if host and "://" not in host else host,
         }
+        if host:
+            context["distributor_storefront_url"] = host if "://" in host else f"https://{host}"
+            if sub.alias is not None:
+                context["storefront_url"] = sub.alias.url(host)
+        return context
 
     def _failure_draft(self, sub: Subscription) -> _Draft:
         staff = self.staff_email
@@ -865,7 +877,7 @@ class ResellerPlans:
             "distributor_name": name,
             "account_id": sub.account_id,
             "subscription_id": sub.id,
-            "plan": sub.plan.title,
+            "plan": sub.plan.value,
             "alias": "" if sub.alias is None else sub.alias.value,
         }
         return _Draft((staff,) if staff else (), context)
