@@ -766,6 +766,8 @@ class ResellerPlans:
             except ResellerPlansError as exc:
                 logger.warning("%s of %s failed for good: %s", step.action.value, sub.id, exc)
                 return Outcome.permanent(str(exc)), self._failure_draft(sub)
+            if step.compensation:  # the last compensation ends the operation as failed
+                draft = self._failure_draft(sub)
             return Outcome.done(platform_id), draft
         return Outcome.transient(str(last)), self._failure_draft(sub)
 
@@ -797,7 +799,16 @@ class ResellerPlans:
             if sub.alias is None:
                 raise PermanentBackendError("the subscription has no Storefront Alias")
             storefront.hold_alias(sub.alias, account_id=sub.account_id)
-            storefront.activate_storefront(sub.account_id, sub.alias, step.plan)
+            try:
+                storefront.activate_storefront(sub.account_id, sub.alias, step.plan)
+            except TransientBackendError:
+                raise
+            except ResellerPlansError:
+                # The step fails for good, so it will not be compensated: give back the alias
+                # this activation just took, before the failure is recorded.
+                if op is not None and op.kind is OperationKind.ACTIVATION:
+                    storefront.release_alias(sub.alias, account_id=sub.account_id)
+                raise
         elif action is StepAction.DEACTIVATE_STOREFRONT:
             storefront.deactivate_storefront(sub.account_id)
             if step.compensation and sub.alias is not None:
