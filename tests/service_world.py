@@ -48,7 +48,9 @@ class World:
         self.plans = build_plans(self)
         return self.plans
 
-    def reseller(self, account_id: str = "3542", distributor_id: str = "D-100", **kw: object) -> ResellerAccount:
+    def reseller(
+        self, account_id: str = "3542", distributor_id: str = "D-100", **kw: object
+    ) -> ResellerAccount:
         values: dict[str, object] = {
             "id": account_id,
             "distributor_id": distributor_id,
@@ -69,7 +71,9 @@ class World:
                 storefront = self.storefront.storefronts.get(account_id)
                 for sub in subs:
                     if sub.operation is not None and sub.operation.sync.value == "in_progress":
-                        problems.append(f"{sub.id} stuck with {sub.operation.kind.value} in progress")
+                        problems.append(
+                            f"{sub.id} stuck with {sub.operation.kind.value} in progress"
+                        )
                 if live is not None and live.status in (
                     SubscriptionStatus.ACTIVE,
                     SubscriptionStatus.SUSPENDED,
@@ -109,8 +113,13 @@ def build_plans(world: World) -> ResellerPlans:
 
 
 def make_world(
-    make_store: Callable[[], Store] = InMemoryStore, distributor: DistributorProfile | None = None
+    make_store: Callable[[], Store] | None = None, distributor: DistributorProfile | None = None
 ) -> World:
+    """The world; ``make_store`` opens the store (again after a restart). By default one
+    in-memory store outlives every restart, as a database would."""
+    if make_store is None:
+        shared = InMemoryStore()
+        make_store = lambda: shared  # noqa: E731
     faults = Faults()
     clock = FakeClock(START)
     bss = FakeBSS(faults)
@@ -119,7 +128,9 @@ def make_world(
     storefront = FakeStorefront(bss, faults)
     mailer = InMemoryMailer(faults)
     store = make_store()
-    world = World(faults, clock, bss, storefront, mailer, store, None, make_store, itertools.count(1))  # type: ignore[arg-type]
+    world = World(
+        faults, clock, bss, storefront, mailer, store, None, make_store, itertools.count(1)
+    )  # type: ignore[arg-type]
     world.plans = build_plans(world)
     return world
 

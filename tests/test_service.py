@@ -41,7 +41,9 @@ def kinds(world: World, address: str) -> list[MessageKind]:
     return [m.kind for m in world.mailer.to(address)]
 
 
-def test_distributor_upgrade_in_the_bss_provisions_license_storefront_and_welcome(world: World) -> None:
+def test_distributor_upgrade_in_the_bss_provisions_license_storefront_and_welcome(
+    world: World,
+) -> None:
     sub = world.plans.upgrade("3542", Plan.STANDARD, alias="TechSolutions", actor=world.disti)
 
     assert sub.status is SubscriptionStatus.ACTIVE
@@ -251,7 +253,8 @@ def test_permanent_failure_is_rolled_back_and_reported_to_staff(world: World) ->
     sub = world.plans.upgrade("3542", Plan.STANDARD, alias="techsol", actor=world.disti)
 
     assert sub.status is SubscriptionStatus.FAILED
-    assert sub.failure_reason and "activate_storefront" in sub.failure_reason
+    assert sub.failure_reason
+    assert "activate_storefront" in sub.failure_reason
     assert world.plans.plan_of("3542") is Plan.BASIC
     assert "3542" not in world.bss.licenses
     assert world.bss.subscriptions[sub.platform_subscription_id or ""] == "cancelled"
