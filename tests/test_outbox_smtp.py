@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 
 from reseller_plans import Plan
 from reseller_plans.mail import SMTPMailer, message_id_header
-from tests.service_world import make_world
+from service_world import make_world
 
 
 class Collect:

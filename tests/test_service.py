@@ -25,7 +25,7 @@ from reseller_plans.domain.subscription import Channel, SubscriptionStatus, Sync
 from reseller_plans.service import ResellerPlans
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.testing.fakes import sample_distributor
-from tests.service_world import World, make_world
+from service_world import World, make_world
 
 
 @pytest.fixture

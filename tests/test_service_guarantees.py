@@ -21,7 +21,7 @@ from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
 from reseller_plans.service import ResellerPlans
 from reseller_plans.stores.sqlite import SQLiteStore
 from reseller_plans.testing.faults import SimulatedCrash
-from tests.service_world import World, make_world
+from service_world import World, make_world
 
 OWN = Actor.distributor("D-100")
 OTHER_DISTRIBUTOR = Actor.distributor("D-200")

@@ -729,9 +729,9 @@ class ResellerPlans:
     # ------------------------------------------------------------------ the saga driver
 
     def _drive(self, subscription_id: str, *, now: dt.datetime | None = None) -> Subscription:
+        with self.store.unit_of_work() as uow:
+            sub = self._load(uow, subscription_id)
         for _ in range(_MAX_STEPS):
-            with self.store.unit_of_work() as uow:
-                sub = self._load(uow, subscription_id)
             step = saga.next_step(sub)
             if step is None:
                 break
@@ -741,14 +741,17 @@ class ResellerPlans:
                 with self.store.unit_of_work() as uow:
                     current = self._load(uow, subscription_id)
                     if current.version != sub.version:
-                        continue  # another worker moved it on: read it again
+                        sub = current  # another worker moved it on: go on from there
+                        continue
                     result = saga.record(current, step, outcome, Context(at=at))
                     uow.save(result.subscription, result.events, expected_version=current.version)
                     self._react(
                         uow, current, result.subscription, result.events, step, outcome, draft, at
                     )
+                sub = result.subscription
             except ConcurrentUpdate:
-                continue
+                with self.store.unit_of_work() as uow:
+                    sub = self._load(uow, subscription_id)
         return self._send_outbox_of(subscription_id)
 
     def _execute(self, sub: Subscription, step: SagaStep) -> tuple[Outcome, _Draft]:
