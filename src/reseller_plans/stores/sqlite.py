@@ -304,6 +304,7 @@ class SQLiteStore:
 
     @property
     def schema_version(self) -> int:
+        """How many migrations the database has run."""
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
