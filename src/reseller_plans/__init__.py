@@ -34,7 +34,6 @@ from reseller_plans.domain import (
     check_eligibility,
     plan_move,
 )
-
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.subscription import (
