@@ -362,6 +362,13 @@ class ResellerPlans:
                 fingerprint,
                 platform_initiated=channel is Channel.PLATFORM,
             )
+        if live is not None and plan_move(live.effective_plan, target).legal:
+            raise IllegalTransition(
+                live.status.value,
+                "upgrade",
+                f"the account is on the {live.effective_plan.title} plan already; "
+                "use change_plan to move between Free and Standard",
+            )
         if parsed_alias is None:
             raise StorefrontAlias.missing()
 
@@ -655,19 +662,18 @@ class ResellerPlans:
         """
         now = now or self.clock.now()
         touched = renewals = 0
+        stuck: set[str] = set()  # due, but nothing could be done now (left for the next run)
         while True:
             with self.store.unit_of_work() as uow:
-                due = uow.due(now, limit=200)
+                due = [sid for sid in uow.due(now, limit=200 + len(stuck)) if sid not in stuck]
             if not due:
                 break
-            progressed = False
             for sid in due:
                 touched += 1
-                done, renewed = self._work_on(sid, now)
+                progressed, renewed = self._work_on(sid, now)
                 renewals += renewed
-                progressed = progressed or done
-            if not progressed:
-                break
+                if not progressed:
+                    stuck.add(sid)
         released = self._release_expired_aliases(now)
         sent, failed = self._send_outbox()
         return DueReport(touched, renewals, sent, failed, released)
