@@ -13,6 +13,7 @@ from reseller_plans.http.client import (
     BackendClient,
     Reply,
     Timeouts,
+    path_segment,
 )
 from reseller_plans.http.errors import (
     AuthenticationFailed,
@@ -46,4 +47,5 @@ __all__ = [
     "Timeouts",
     "error_for_response",
     "parse_retry_after",
+    "path_segment",
 ]

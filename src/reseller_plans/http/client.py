@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final, NoReturn, Protocol
+from urllib.parse import quote
 
 import attrs
 import httpx
@@ -52,6 +53,7 @@ __all__ = [
     "BackendClient",
     "Reply",
     "Timeouts",
+    "path_segment",
 ]
 
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
@@ -63,6 +65,18 @@ IDEMPOTENT_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS", "PUT"})
 _log = get_logger("http")
 _READ_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _USER_AGENT: Final = "reseller-plans"
+
+
+def path_segment(value: str) -> str:
+    """An id as one URL path segment, percent-encoded so that it cannot change the route.
+
+    Args:
+        value: the id.
+
+    Returns:
+        The encoded segment (``"a/b"`` → ``"a%2Fb"``).
+    """
+    return quote(str(value), safe="-._~")
 
 
 @attrs.frozen
