@@ -23,7 +23,7 @@ from reseller_plans.domain.errors import InvalidAlias, PermanentBackendError
 from reseller_plans.domain.plans import Plan
 from reseller_plans.http.client import BackendClient, Timeouts, path_segment
 from reseller_plans.http.errors import BackendNotFound
-from reseller_plans.http.payload import Payload
+from reseller_plans.http.payload import Payload, wire_id
 from reseller_plans.http.retry import RetryPolicy
 from reseller_plans.logs import Secret
 from reseller_plans.ports import BillingCycle, Clock, PlanOrder, SystemClock
@@ -392,13 +392,13 @@ class BSSClient:
         created = self.backend.request(
             "POST",
             wire.orders_route,
-            json_body={wire.order_account_member: wire.wire_id(account_id)},
+            json_body={wire.order_account_member: wire_id(account_id, numeric=wire.numeric_ids)},
             idempotency_key=f"{idempotency_key}/order",
         ).payload()
         order_id = created.text(wire.order_id_member)
         order_route = f"{wire.orders_route}/{path_segment(order_id)}"
         item: dict[str, Any] = {
-            wire.item_product_member: wire.wire_id(product_id),
+            wire.item_product_member: wire_id(product_id, numeric=wire.numeric_ids),
             wire.item_quantity_member: 1,
             wire.item_billing_cycle_member: cycle,
         }

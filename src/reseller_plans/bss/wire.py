@@ -199,19 +199,6 @@ class BSSWireConfig:
     token_refresh_margin: float = 30.0
     numeric_ids: bool = True
 
-    def wire_id(self, value: str) -> str | int:
-        """An id as it goes into a JSON body.
-
-        Args:
-            value: the id as we keep it (text).
-
-        Returns:
-            An int for an all-digit id when ``numeric_ids``, else the text.
-        """
-        if self.numeric_ids and value.isascii() and value.isdigit():
-            return int(value)
-        return value
-
     def filter_for(self, distributor_id: str) -> str:
         """The ``$filter`` that lists the distributor's resellers.
 

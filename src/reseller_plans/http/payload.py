@@ -12,7 +12,7 @@ from typing import Any
 
 from reseller_plans.http.errors import MalformedResponse
 
-__all__ = ["Payload"]
+__all__ = ["Payload", "wire_id"]
 
 _MISSING = object()
 
@@ -254,6 +254,21 @@ class Payload:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.malformed(f"member {name!r} should be a list of strings")
         return list(value)
+
+
+def wire_id(value: str, *, numeric: bool = True) -> str | int:
+    """An id as it goes into a JSON body.
+
+    Args:
+        value: the id as we keep it (text).
+        numeric: send an id made only of digits as a JSON number (the platform's ids are ints).
+
+    Returns:
+        An int for an all-digit id when ``numeric``, else the text.
+    """
+    if numeric and value.isascii() and value.isdigit():
+        return int(value)
+    return value
 
 
 def _kind(value: object) -> str:
