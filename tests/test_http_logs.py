@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 
@@ -65,8 +66,6 @@ def test_filter_renders_and_scrubs_the_message_and_exception() -> None:
     try:
         raise RuntimeError("token=abc123")
     except RuntimeError:
-        import sys
-
         record.exc_info = sys.exc_info()
     assert RedactingFilter().filter(record)
     assert record.getMessage() == f"sent password={REDACTED}"
