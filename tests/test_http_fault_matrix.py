@@ -1,4 +1,5 @@
-"""The fault matrix: every port operation of both adapters × every kind of failure.
+"""The fault matrix: every port operation of both adapters, crossed with every kind
+of failure.
 
 For each cell it checks the number of attempts made on the failing route, that every attempt of
 a write carried the same ``Idempotency-Key``, the waits the retry policy asked for (backoff or
@@ -191,8 +192,14 @@ def test_fault_matrix(op: Op, fault: str, mode: str) -> None:
         raised = error
 
     assert raised is None or isinstance(raised, ResellerPlansError), repr(raised)
+    _check_outcome(op, fault, mode, route, sleeps, raised)
+    _check_keys(op, route, keys)
 
-    # Attempts, waits and the typed outcome.
+
+def _check_outcome(
+    op: Op, fault: str, mode: str, route: respx.Route, sleeps: Sleeps, raised: BaseException | None
+) -> None:
+    """Attempts, waits and the typed outcome."""
     if fault in RETRYABLE:
         attempts = 2 if mode == "once" else ATTEMPTS
         waits = [2.0] * (attempts - 1) if fault == "429_retry_after" else backoffs(attempts - 1)
@@ -200,27 +207,27 @@ def test_fault_matrix(op: Op, fault: str, mode: str) -> None:
         assert sleeps == waits
         if mode == "once":
             assert raised is None
-        else:
-            assert isinstance(raised, TransientBackendError)
-            assert raised.status == STATUS.get(fault)
-            if fault == "429_retry_after":
-                assert raised.retry_after == 2.0
+            return
+        assert isinstance(raised, TransientBackendError)
+        assert raised.status == STATUS.get(fault)
+        assert raised.retry_after == (2.0 if fault == "429_retry_after" else None)
+        return
+    assert route.call_count == 1
+    assert sleeps == []
+    if fault == "malformed_json":
+        assert isinstance(raised, MalformedResponse) if op.reads_body else raised is None
+    elif fault == "404" and op.not_found_is_ok:
+        assert raised is None
+    elif fault == "404":
+        assert isinstance(raised, NotFound)
+        assert isinstance(raised, PermanentBackendError)
     else:
-        assert route.call_count == 1
-        assert sleeps == []
-        if fault == "malformed_json":
-            assert isinstance(raised, MalformedResponse) if op.reads_body else raised is None
-        elif fault == "404":
-            if op.not_found_is_ok:
-                assert raised is None
-            else:
-                assert isinstance(raised, NotFound)
-                assert isinstance(raised, PermanentBackendError)
-        else:
-            assert type(raised) is PermanentBackendError
-            assert raised.status == 400
+        assert type(raised) is PermanentBackendError
+        assert raised.status == 400
 
-    # One key per logical write, the same on every attempt.
+
+def _check_keys(op: Op, route: respx.Route, keys: Keys) -> None:
+    """One key per logical write, the same on every attempt."""
     sent = [call.request.headers.get("Idempotency-Key") for call in route.calls]
     if op.key is None:
         assert sent == [None] * len(sent)
