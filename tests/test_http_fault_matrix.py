@@ -192,13 +192,14 @@ def test_fault_matrix(op: Op, fault: str, mode: str) -> None:
         raised = error
 
     assert raised is None or isinstance(raised, ResellerPlansError), repr(raised)
-    _check_outcome(op, fault, mode, route, sleeps, raised)
+    _check_outcome(op, fault, mode, route=route, sleeps=sleeps, raised=raised)
     _check_keys(op, route, keys)
 
 
 def _check_outcome(
-    op: Op, fault: str, mode: str, route: respx.Route, sleeps: Sleeps, raised: BaseException | None
-) -> None:
+    op: Op, fault: str, mode: str, *, route: respx.Route, sleeps: Sleeps,
+    raised: BaseException | None,
+) -> None:  # fmt: skip
     """Attempts, waits and the typed outcome."""
     if fault in RETRYABLE:
         attempts = 2 if mode == "once" else ATTEMPTS
