@@ -71,6 +71,7 @@ class Emulator:
             routes=self._routes(),
             exception_handlers={HTTPException: _http_exception},  # type: ignore[dict-item]
         )
+        self.app.state.emulator = self
 
     @property
     def faults(self) -> Faults:
@@ -299,9 +300,7 @@ def create_app(state: EmulatorState | None = None, faults: Faults | None = None)
     Returns:
         The Starlette app (its ``Emulator`` is ``app.state.emulator``).
     """
-    emulator = Emulator(state, faults)
-    emulator.app.state.emulator = emulator
-    return emulator.app
+    return Emulator(state, faults).app
 
 
 def _parse_body(raw: bytes) -> JSON:
