@@ -408,7 +408,8 @@ class BackendClient:
             error.message = f"{error.message} (gave up after {self.retry.max_attempts} attempts)"
             error.args = (error.message,)
             raise error from exhausted.__cause__
-        raise AssertionError("unreachable: tenacity ends with a result or an exception")
+        # tenacity ends with a result or an exception: this line is never reached.
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def get_payload(self, path: str, *, params: Mapping[str, str | int] | None = None) -> Payload:
         """GET a JSON object.
@@ -511,7 +512,7 @@ class BackendClient:
             retry_after = parse_retry_after(headers.get("retry-after"), now=self._clock.now())
             error = error_for_response(
                 service=self.service, method=call.method, path=call.path, status=status,
-                headers=headers, body=text, rate_limited=True, retry_after=retry_after,
+                headers=headers, body=text, rate_limited=rate_limited, retry_after=retry_after,
             )  # fmt: skip
             assert isinstance(error, TransientBackendError)  # noqa: S101 - mapping contract
             beyond_cap = retry_after is not None and retry_after > self.retry.max_retry_after
