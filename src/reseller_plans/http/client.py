@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final, NoReturn, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import attrs
 import httpx
@@ -202,7 +202,7 @@ class Reply:
         Raises:
             MalformedResponse: not JSON, or not a JSON object.
         """
-        return Payload(self.json(), self.context, request_id=self.request_id, status=self.status)
+        return Payload(self.json(), self.context, headers=self.headers, status=self.status)
 
     def _malformed(self, what: str) -> MalformedResponse:
         return MalformedResponse(
@@ -270,8 +270,7 @@ class BackendClient:
         self._base = str(url).rstrip("/")
         self._origin = (url.scheme, url.host, url.port)
         self.service = service
-        self._headers = {"Accept": "application/json", "User-Agent": _USER_AGENT,
-                         **(headers or {})}  # fmt: skip
+        defaults = {"Accept": "application/json", "User-Agent": _USER_AGENT, **(headers or {})}
         self._auth = auth
         self.retry = retry or RetryPolicy()
         self._clock = clock or SystemClock()
@@ -280,12 +279,15 @@ class BackendClient:
         if http_client is not None:
             self._client = http_client
             self._owns_client = False
+            self._headers = defaults  # sent on each request: the client is not ours to change
         else:
+            # Our own client carries the default headers, so requests do not merge them again.
             self._client = httpx.Client(
                 timeout=(timeouts or Timeouts()).to_httpx(), transport=transport,
-                follow_redirects=False,
+                follow_redirects=False, headers=defaults,
             )  # fmt: skip
             self._owns_client = True
+            self._headers = {}
         self._retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retry.max_attempts),
             wait=self._wait,
@@ -396,8 +398,8 @@ class BackendClient:
             body["json"] = json_body
         if form is not None:
             body["data"] = form
-        call = _Call(method, url, httpx.URL(url).path, params, body, extra, can_retry,
-                     authenticate, frozenset(accept))  # fmt: skip
+        call = _Call(method, url, _path_of(url, len(self._base)), params, body, extra,
+                     can_retry, authenticate, frozenset(accept))  # fmt: skip
         retrying = self._retrying.copy()
         try:
             for attempt in retrying:
@@ -431,12 +433,11 @@ class BackendClient:
     def _attempt(self, call: _Call, attempt: int) -> Reply:
         refreshed = False
         while True:
-            headers = dict(self._headers)
+            headers = {**self._headers, **call.headers}
             used: Mapping[str, str] = {}
             if call.authenticate and self._auth is not None:
                 used = self._auth.auth_headers()
                 headers.update(used)
-            headers.update(call.headers)
             started = time.perf_counter()
             response = self._send(call, headers, attempt, started)
             status = response.status_code
@@ -543,6 +544,12 @@ class BackendClient:
         seconds = state.next_action.sleep if state.next_action is not None else 0.0
         _log.debug("%s: retrying in %.2f s after attempt %d: %s", self.service, seconds,
                    state.attempt_number, failure)  # fmt: skip
+
+
+def _path_of(url: str, base_length: int) -> str:
+    """The path of ``url`` for messages and logs (no query: it may carry anything)."""
+    path = url[base_length:] if url.startswith("/", base_length) else urlsplit(url).path
+    return path.split("?", 1)[0] or "/"
 
 
 @attrs.frozen

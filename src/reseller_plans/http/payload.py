@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reseller_plans.http.errors import MalformedResponse
+from reseller_plans.http.errors import MalformedResponse, request_id_of
 
 __all__ = ["Payload", "wire_id"]
 
@@ -23,26 +23,31 @@ class Payload:
     Args:
         data: the parsed JSON value (checked to be an object).
         context: what it is, for messages (``"BSS GET /api/accounts/7"``).
-        request_id: the backend's request id, carried into errors.
+        headers: the response headers, to carry the request id into errors.
         status: the response status, carried into errors.
     """
 
-    __slots__ = ("_data", "context", "request_id", "status")
+    __slots__ = ("_data", "_headers", "context", "status")
 
     def __init__(
         self,
         data: object,
         context: str,
         *,
-        request_id: str | None = None,
+        headers: Mapping[str, str] | None = None,
         status: int | None = None,
     ) -> None:
         self.context = context
-        self.request_id = request_id
+        self._headers = headers
         self.status = status
         if not isinstance(data, Mapping):
             raise self.malformed(f"expected a JSON object, got {_kind(data)}")
         self._data: Mapping[str, Any] = data
+
+    @property
+    def request_id(self) -> str | None:
+        """The backend's request id, if the response carried one."""
+        return request_id_of(self._headers) if self._headers is not None else None
 
     @property
     def raw(self) -> Mapping[str, Any]:
@@ -206,9 +211,7 @@ class Payload:
             if required:
                 raise self.malformed(f"member {name!r} is missing")
             return None
-        return Payload(
-            value, f"{self.context} {name}", request_id=self.request_id, status=self.status
-        )
+        return Payload(value, f"{self.context} {name}", headers=self._headers, status=self.status)
 
     def items(self, *names: str, required: bool = True) -> list[Payload]:
         """The first present member of ``names`` as a list of objects.
@@ -231,7 +234,7 @@ class Payload:
         if not isinstance(value, list):
             raise self.malformed(f"member {name!r} should be a list, got {_kind(value)}")
         return [
-            Payload(item, f"{self.context} {name}[{index}]", request_id=self.request_id,
+            Payload(item, f"{self.context} {name}[{index}]", headers=self._headers,
                     status=self.status)
             for index, item in enumerate(value)
         ]  # fmt: skip
