@@ -839,6 +839,9 @@ class ResellerPlans:
                     StepAction.CANCEL_ON_PLATFORM: bss.cancel_subscription,
                 }[action]
                 call(pid, idempotency_key=key)
+            if step.compensation and sub.alias is not None:
+                # Undoing the order of an activation: the alias went with the order line.
+                storefront.release_alias(sub.alias, account_id=sub.account_id)
         elif action is StepAction.QUEUE_EMAIL:
             return None, self._reseller_draft(sub, step)
         return None, _Draft()
