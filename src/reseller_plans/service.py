@@ -215,6 +215,15 @@ class ResellerPlans:
             self._load(uow, subscription_id)
             return uow.history(subscription_id)
 
+    def find_by_key(self, idempotency_key: str, *, actor: Actor) -> Subscription | None:
+        """The subscription a command sent with this key (by this actor) produced, if any.
+
+        Bulk runs use it to tell the rows already done from the rest.
+        """
+        with self.store.unit_of_work() as uow:
+            record = uow.get_idempotency(self._scope(actor), idempotency_key)
+            return None if record is None else uow.get(record.subscription_id)
+
     def outbox(self, subscription_id: str) -> list[OutboxEntry]:
         """The subscription's messages, sent or waiting."""
         with self.store.unit_of_work() as uow:
