@@ -161,7 +161,11 @@ def cli(ctx: click.Context, /, config_file: str | None, json_output: bool, **fla
     the environment or the --config file.
     """
     overrides = {name.replace("-", "_"): value for name, value in flags.items()}
-    session = Session(config_file, overrides, json_output, Console(), Console(stderr=True))
+    # Not a terminal (a pipe, a file, a test): wide enough that tables do not truncate ids.
+    width = None if sys.stdout.isatty() else 200
+    session = Session(
+        config_file, overrides, json_output, Console(width=width), Console(stderr=True)
+    )
     ctx.obj = session
     ctx.call_on_close(session.close)
 
