@@ -33,6 +33,7 @@ from reseller_plans.domain.errors import (
     ResellerPlansError,
     TransientBackendError,
 )
+from reseller_plans.domain.events import event_to_dict
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.service import ResellerPlans
@@ -351,7 +352,8 @@ def _print_bulk(session: Session, report: BulkReport, *, csv_output: bool) -> No
         )  # fmt: skip
     session.out.print(table)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
-    session.out.print(f"{len(report.results)} rows: {counts}")
+    rows = len(report.results)
+    session.out.print(f"{rows} {'row' if rows == 1 else 'rows'}: {counts}")
 
 
 @cli.command("change-plan")
@@ -459,14 +461,14 @@ def history(session: Session, subscription: str) -> None:
     with _errors(session):
         events = session.plans.history(subscription)
     if session.json_output:
-        from reseller_plans.domain.events import event_to_dict  # noqa: PLC0415
-
         click.echo(json.dumps([event_to_dict(e) for e in events], indent=2))
         return
     table = Table("when", "event", "details")
     for event in events:
         details = ", ".join(
-            f"{k}={v}" for k, v in attrs.asdict(event).items() if k not in ("subscription_id", "at")
+            f"{k}={v}"
+            for k, v in event_to_dict(event).items()
+            if k not in ("type", "subscription_id", "at")
         )
         table.add_row(event.at.isoformat(timespec="seconds"), event.name, details)
     session.out.print(table)
