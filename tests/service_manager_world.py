@@ -1,5 +1,6 @@
 """A whole world for the service manager's tests: the platform's fixtures, a distributor with its
-resellers in the in-memory fakes, ``ResellerPlans`` over them, and the ``ServiceManager``.
+resellers in the in-memory fakes, ``ResellerPlans`` over them, the ``ServiceManager``, and a
+uvicorn server on loopback that serves it.
 
 The request fixtures (``tests/fixtures/service_manager``) follow ``PLATFORM-API.md`` Part D: the
 reseller TechSolutions Ltd (platform account 3542) buys a plan with the alias ``techsolutions``.
@@ -8,15 +9,23 @@ reseller TechSolutions Ltd (platform account 3542) buys a plan with the alias ``
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import itertools
 import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import uvicorn
 
 from reseller_plans import Actor, Plan, ResellerAccount
 from reseller_plans.service import ResellerPlans
 from reseller_plans.service_manager import PlanCatalog, Response, ServiceManager
+from reseller_plans.service_manager.asgi import create_app
 from reseller_plans.service_manager.directory import InMemoryDirectory
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.testing.fakes import (
@@ -193,3 +202,51 @@ def envelope(response: Response) -> dict[str, Any]:
     assert isinstance(body, dict)
     assert set(body) == {"Code", "Message", "Result"}, body
     return copy.deepcopy(body)
+
+
+class Switch:
+    """One server for the module; each test plugs its own world's service manager in."""
+
+    max_body_bytes = 64 * 1024
+
+    def __init__(self) -> None:
+        self.target: ServiceManager | None = None
+
+    def handle(self, *args: Any) -> Response:
+        assert self.target is not None
+        return self.target.handle(*args)
+
+
+@contextlib.contextmanager
+def serve_on_loopback() -> Iterator[tuple[Switch, str]]:
+    """Serve the ASGI app with uvicorn on a free 127.0.0.1 port, in a background thread.
+
+    Yields:
+        The switch to plug a service manager into, and the server's base URL.
+    """
+    switch = Switch()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(switch),  # type: ignore[arg-type]
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        ws="none",
+        http="h11",
+    )
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield switch, f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(timeout=15)
+        sock.close()

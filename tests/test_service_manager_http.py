@@ -5,21 +5,16 @@ the platform would, and the in-memory world behind it shows what each call chang
 from __future__ import annotations
 
 import base64
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from reseller_plans import Edition, Plan, ServiceManagerState
 from reseller_plans.domain.subscription import SubscriptionStatus
-from reseller_plans.service_manager import Response, ResultCode, ServiceManager
-from reseller_plans.service_manager.asgi import create_app
+from reseller_plans.service_manager import ResultCode
 from service_manager_world import (
     ACME,
     API_KEY,
@@ -29,67 +24,32 @@ from service_manager_world import (
     HEADERS,
     NORTHWIND,
     TECHSOLUTIONS,
+    Switch,
     World,
     create_body,
     fixture,
     headers,
+    serve_on_loopback,
 )
 
 BASE_PATH = "/api/ResellerPlans"
 
 
-class _Switch:
-    """One server for the module; each test plugs its own world's service manager in."""
-
-    max_body_bytes = 64 * 1024
-
-    def __init__(self) -> None:
-        self.target: ServiceManager | None = None
-
-    def handle(self, *args: Any) -> Response:
-        assert self.target is not None
-        return self.target.handle(*args)
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[_Switch, str]]:
-    switch = _Switch()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(switch),  # type: ignore[arg-type]
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        ws="none",
-        http="h11",
-    )
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield switch, f"http://127.0.0.1:{port}"
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
+def server() -> Iterator[tuple[Switch, str]]:
+    with serve_on_loopback() as served:
+        yield served
 
 
 @pytest.fixture
-def world(server: tuple[_Switch, str]) -> World:
+def world(server: tuple[Switch, str]) -> World:
     world = World()
     server[0].target = world.service_manager
     return world
 
 
 @pytest.fixture
-def client(server: tuple[_Switch, str]) -> Iterator[httpx.Client]:
+def client(server: tuple[Switch, str]) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server[1] + BASE_PATH, headers=HEADERS, timeout=15) as client:
         yield client
 
@@ -723,7 +683,7 @@ def test_routes_reseller_plans_do_not_use_answer_not_supported(
     ],
 )
 def test_routes_match_case_insensitively_under_any_base_path(
-    world: World, server: tuple[_Switch, str], path: str
+    world: World, server: tuple[Switch, str], path: str
 ) -> None:
     body = create_body(check_only=True)
 
@@ -761,7 +721,7 @@ def _b64(text: str) -> str:
     ids=["wrong key", "key not encoded", "undecodable", "no key", "unknown app", "no app", "none"],
 )
 def test_wrong_credentials_are_refused_with_401_and_change_nothing(
-    world: World, server: tuple[_Switch, str], changes: dict[str, str | None]
+    world: World, server: tuple[Switch, str], changes: dict[str, str | None]
 ) -> None:
     before = world.snapshot()
 
@@ -778,7 +738,7 @@ def test_wrong_credentials_are_refused_with_401_and_change_nothing(
 
 
 def test_the_application_id_matches_case_insensitively(
-    world: World, server: tuple[_Switch, str]
+    world: World, server: tuple[Switch, str]
 ) -> None:
     response = httpx.get(
         server[1] + BASE_PATH + "/Fields/Get",
