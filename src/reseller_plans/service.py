@@ -362,6 +362,13 @@ class ResellerPlans:
                 fingerprint,
                 platform_initiated=channel is Channel.PLATFORM,
             )
+        if live is not None and plan_move(live.effective_plan, target).legal:
+            raise IllegalTransition(
+                live.status.value,
+                "upgrade",
+                f"the account is on the {live.effective_plan.title} plan already; "
+                "use change_plan to move between Free and Standard",
+            )
         if parsed_alias is None:
             raise StorefrontAlias.missing()
 
@@ -655,19 +662,18 @@ class ResellerPlans:
         """
         now = now or self.clock.now()
         touched = renewals = 0
+        stuck: set[str] = set()  # due, but nothing could be done now (left for the next run)
         while True:
             with self.store.unit_of_work() as uow:
-                due = uow.due(now, limit=200)
+                due = [sid for sid in uow.due(now, limit=200 + len(stuck)) if sid not in stuck]
             if not due:
                 break
-            progressed = False
             for sid in due:
                 touched += 1
-                done, renewed = self._work_on(sid, now)
+                progressed, renewed = self._work_on(sid, now)
                 renewals += renewed
-                progressed = progressed or done
-            if not progressed:
-                break
+                if not progressed:
+                    stuck.add(sid)
         released = self._release_expired_aliases(now)
         sent, failed = self._send_outbox()
         return DueReport(touched, renewals, sent, failed, released)
@@ -729,9 +735,9 @@ class ResellerPlans:
     # ------------------------------------------------------------------ the saga driver
 
     def _drive(self, subscription_id: str, *, now: dt.datetime | None = None) -> Subscription:
+        with self.store.unit_of_work() as uow:
+            sub = self._load(uow, subscription_id)
         for _ in range(_MAX_STEPS):
-            with self.store.unit_of_work() as uow:
-                sub = self._load(uow, subscription_id)
             step = saga.next_step(sub)
             if step is None:
                 break
@@ -741,14 +747,17 @@ class ResellerPlans:
                 with self.store.unit_of_work() as uow:
                     current = self._load(uow, subscription_id)
                     if current.version != sub.version:
-                        continue  # another worker moved it on: read it again
+                        sub = current  # another worker moved it on: go on from there
+                        continue
                     result = saga.record(current, step, outcome, Context(at=at))
                     uow.save(result.subscription, result.events, expected_version=current.version)
                     self._react(
                         uow, current, result.subscription, result.events, step, outcome, draft, at
                     )
+                sub = result.subscription
             except ConcurrentUpdate:
-                continue
+                with self.store.unit_of_work() as uow:
+                    sub = self._load(uow, subscription_id)
         return self._send_outbox_of(subscription_id)
 
     def _execute(self, sub: Subscription, step: SagaStep) -> tuple[Outcome, _Draft]:
@@ -766,6 +775,8 @@ class ResellerPlans:
             except ResellerPlansError as exc:
                 logger.warning("%s of %s failed for good: %s", step.action.value, sub.id, exc)
                 return Outcome.permanent(str(exc)), self._failure_draft(sub)
+            if step.compensation:  # the last compensation ends the operation as failed
+                draft = self._failure_draft(sub)
             return Outcome.done(platform_id), draft
         return Outcome.transient(str(last)), self._failure_draft(sub)
 
@@ -797,7 +808,16 @@ class ResellerPlans:
             if sub.alias is None:
                 raise PermanentBackendError("the subscription has no Storefront Alias")
             storefront.hold_alias(sub.alias, account_id=sub.account_id)
-            storefront.activate_storefront(sub.account_id, sub.alias, step.plan)
+            try:
+                storefront.activate_storefront(sub.account_id, sub.alias, step.plan)
+            except TransientBackendError:
+                raise
+            except ResellerPlansError:
+                # The step fails for good, so it will not be compensated: give back the alias
+                # this activation just took, before the failure is recorded.
+                if op is not None and op.kind is OperationKind.ACTIVATION:
+                    storefront.release_alias(sub.alias, account_id=sub.account_id)
+                raise
         elif action is StepAction.DEACTIVATE_STOREFRONT:
             storefront.deactivate_storefront(sub.account_id)
             if step.compensation and sub.alias is not None:

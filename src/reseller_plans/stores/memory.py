@@ -178,6 +178,7 @@ class InMemoryStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[_MemoryUnitOfWork]:
+        """One transaction: staged writes are applied when the block ends normally."""
         with self._lock:
             uow = _MemoryUnitOfWork(self)
             yield uow
