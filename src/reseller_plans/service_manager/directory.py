@@ -44,13 +44,21 @@ class AccountRecord:
 class PlatformDirectory(Protocol):
     """Platform ids → ours. Implementations must be safe to call from several threads."""
 
-    def get_account(self, platform_account_id: str) -> AccountRecord | None: ...
+    def get_account(self, platform_account_id: str) -> AccountRecord | None:
+        """The record of a synchronized account, or None."""
+        ...
 
-    def put_account(self, record: AccountRecord) -> None: ...
+    def put_account(self, record: AccountRecord) -> None:
+        """Record (or replace) a synchronized account."""
+        ...
 
-    def get_subscription(self, platform_subscription_id: str) -> str | None: ...
+    def get_subscription(self, platform_subscription_id: str) -> str | None:
+        """Our subscription id for the platform's, or None."""
+        ...
 
-    def put_subscription(self, platform_subscription_id: str, subscription_id: str) -> None: ...
+    def put_subscription(self, platform_subscription_id: str, subscription_id: str) -> None:
+        """Remember our subscription id for the platform's."""
+        ...
 
 
 class InMemoryDirectory:
@@ -62,18 +70,22 @@ class InMemoryDirectory:
         self._subscriptions: dict[str, str] = {}
 
     def get_account(self, platform_account_id: str) -> AccountRecord | None:
+        """The record of a synchronized account, or None."""
         with self._lock:
             return self._accounts.get(platform_account_id)
 
     def put_account(self, record: AccountRecord) -> None:
+        """Record (or replace) a synchronized account."""
         with self._lock:
             self._accounts[record.platform_account_id] = record
 
     def get_subscription(self, platform_subscription_id: str) -> str | None:
+        """Our subscription id for the platform's, or None."""
         with self._lock:
             return self._subscriptions.get(platform_subscription_id)
 
     def put_subscription(self, platform_subscription_id: str, subscription_id: str) -> None:
+        """Remember our subscription id for the platform's."""
         with self._lock:
             self._subscriptions[platform_subscription_id] = subscription_id
 

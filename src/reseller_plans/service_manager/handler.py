@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import threading
 import urllib.parse
 from collections.abc import Iterator, Mapping
@@ -59,6 +58,7 @@ from reseller_plans.domain.subscription import (
     Subscription,
     SubscriptionStatus,
 )
+from reseller_plans.logs import get_logger
 from reseller_plans.service import ResellerPlans
 from reseller_plans.service_manager.catalog import ALIAS_ATTRIBUTE, PLAN_ATTRIBUTE, PlanCatalog
 from reseller_plans.service_manager.codes import ResultCode
@@ -93,7 +93,7 @@ from reseller_plans.service_manager.wire import (
 
 __all__ = ["AccountReader", "Response", "ServiceManager"]
 
-logger = logging.getLogger("reseller_plans.service_manager")
+logger = get_logger("service_manager")
 
 _JSON: Final = (("content-type", "application/json; charset=utf-8"), ("cache-control", "no-store"))
 _ERROR_BODY: Final = {"Message": "An error has occurred."}

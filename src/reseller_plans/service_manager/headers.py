@@ -23,6 +23,7 @@ from typing import Final, TypeAlias
 import attrs
 
 from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.logs import register_secret
 
 __all__ = ["Credentials", "Headers", "PlatformCall", "header_values"]
 
@@ -63,6 +64,9 @@ def _keys(credentials: Mapping[str, str]) -> Mapping[str, bytes]:
         if not isinstance(key, str) or not key:
             raise InvalidInput(f"the API key of application {app_id!r} must be non-empty text")
         keys[app_id.strip().casefold()] = key.encode("utf-8")
+        # Scrubbed from every log line of the library, as sent and as issued.
+        register_secret(key)
+        register_secret(base64.b64encode(key.encode("utf-8")).decode("ascii"))
     if not keys:
         raise InvalidInput("at least one application id and API key are required")
     return MappingProxyType(keys)
@@ -138,6 +142,7 @@ class PlatformCall:
     def from_headers(
         cls, route: str, application_id: str, headers: Mapping[str, list[str]]
     ) -> PlatformCall:
+        """Read a call's track id, settings and BSS callback details from its headers."""
         track = _one(headers, TRACK_ID)
         return cls(
             route=route,

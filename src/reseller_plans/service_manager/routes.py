@@ -68,6 +68,7 @@ class Route:
 
     @property
     def supported(self) -> bool:
+        """True for a route the service manager implements."""
         return self.endpoint is not None
 
 
