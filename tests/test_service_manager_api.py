@@ -3,6 +3,8 @@ server stack stays in the ``asgi`` module (the ``server`` extra)."""
 
 from __future__ import annotations
 
+import doctest
+import importlib
 import inspect
 import json
 import subprocess
@@ -87,3 +89,16 @@ def test_the_handler_loads_no_http_server_or_client() -> None:
 
     loaded = set(json.loads(completed.stdout))
     assert loaded.isdisjoint({"starlette", "uvicorn", "httpx", "httpcore", "anyio"})
+
+
+@pytest.mark.parametrize(
+    "module_name",
+    ["reseller_plans.service_manager", "reseller_plans.service_manager.routes"],
+)
+def test_examples_in_the_docstrings_run(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+
+    result = doctest.testmod(module)
+
+    assert result.failed == 0
+    assert result.attempted > 0
