@@ -666,3 +666,147 @@ def test_find_route_matches_the_last_segments(path: str, name: str, supported: b
 @pytest.mark.parametrize("path", ["", "/", "/Create", "/api/Subscriptions/Explode", "/a/b/c"])
 def test_find_route_knows_no_other_paths(path: str) -> None:
     assert find_route(path) is None
+
+
+# ---------------------------------------------------------------------- more paths
+
+
+def test_a_precheck_while_an_upgrade_is_under_way_says_so_and_changes_nothing() -> None:
+    world = World()
+    world.bss.faults.crash("bss.provision_license")
+    with pytest.raises(SimulatedCrash):
+        world.handle("Subscriptions/Create", create_body())
+    before = world.snapshot()
+
+    answer = envelope(world.handle("Subscriptions/Create", create_body(check_only=True)))
+
+    assert answer["Code"] == ResultCode.ILLEGAL_STATE
+    assert (
+        "UPGRADE_UNDER_WAY: an upgrade of account 3542 is under way (sub_0001)"
+        in (answer["Message"])
+    )
+    assert world.snapshot() == before
+
+
+def test_a_plan_change_waiting_for_a_retry_is_resumed_by_its_redelivery() -> None:
+    world = World()
+    envelope(world.handle("Subscriptions/Create", create_body(plan="Free")))
+    world.bss.faults.fail("bss.provision_license", times=3)
+
+    first = envelope(world.handle("Subscriptions/Update", fixture("sm_subscriptions_update")))
+    second = envelope(world.handle("Subscriptions/Update", fixture("sm_subscriptions_update")))
+
+    assert first["Code"] == ResultCode.BACKEND_UNAVAILABLE
+    assert (second["Code"], second["Result"]) == (0, "sub_0001")
+    assert world.licensed_plan() is Plan.STANDARD
+
+
+def test_a_cancellation_waiting_for_a_retry_is_resumed_by_its_redelivery() -> None:
+    world = World()
+    envelope(world.handle("Subscriptions/Create", create_body()))
+    world.bss.faults.fail("bss.revoke_license", times=3)
+
+    first = envelope(world.handle("Subscriptions/Cancel", _cancel_body()))
+    second = envelope(world.handle("Subscriptions/Cancel", _cancel_body()))
+
+    assert first["Code"] == ResultCode.BACKEND_UNAVAILABLE
+    assert second["Code"] == 0
+    assert world.plans.plan_of(TECHSOLUTIONS) is Plan.BASIC
+    assert world.licensed_plan() is Plan.BASIC
+
+
+def test_a_resumption_waiting_for_a_retry_is_resumed_by_its_redelivery() -> None:
+    world = World()
+    envelope(world.handle("Subscriptions/Create", create_body()))
+    envelope(world.handle("Subscriptions/Suspend", _cancel_body()))
+    world.bss.faults.fail("storefront.resume_storefront", times=3)
+
+    first = envelope(world.handle("Subscriptions/Activate", _cancel_body()))
+    second = envelope(world.handle("Subscriptions/Activate", _cancel_body()))
+
+    assert first["Code"] == ResultCode.BACKEND_UNAVAILABLE
+    assert second["Code"] == 0
+    assert world.storefront.storefronts[TECHSOLUTIONS].online is True
+
+
+def test_subscriptions_are_found_by_the_platforms_id_after_the_directory_is_lost() -> None:
+    world = World()
+    envelope(world.handle("Subscriptions/Create", create_body()))
+    fresh = ServiceManager(world.plans, credentials={APP_ID: API_KEY}, distributor_id="D-100")
+    body = _cancel_body()
+    body["ID"] = None
+
+    response = fresh.handle("POST", "/Subscriptions/Suspend", HEADERS, json.dumps(body).encode())
+
+    assert (envelope(response)["Code"], envelope(response)["Result"]) == (0, "sub_0001")
+
+
+@pytest.mark.parametrize(
+    ("route", "code"),
+    [
+        ("Subscriptions/Suspend", ResultCode.ILLEGAL_STATE),
+        ("Subscriptions/Activate", ResultCode.ILLEGAL_STATE),
+        ("Subscriptions/Cancel", ResultCode.OK),
+        ("Subscriptions/Update", ResultCode.ILLEGAL_STATE),
+    ],
+)
+def test_prechecks_on_a_cancelled_subscription(route: str, code: ResultCode) -> None:
+    world = World()
+    envelope(world.handle("Subscriptions/Create", create_body(plan="Free")))
+    envelope(world.handle("Subscriptions/Cancel", _cancel_body()))
+    body = fixture("sm_subscriptions_update")
+    body["CheckOnly"] = True
+    before = world.snapshot()
+
+    answer = envelope(world.handle(route, body))
+
+    assert answer["Code"] == code
+    assert world.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("product", "message"),
+    [("ResellerPlanFree", "is on Free already"), ("ResellerPlanStandard", "may move to Standard")],
+)
+def test_an_update_precheck_of_an_allowed_change_is_fine(product: str, message: str) -> None:
+    world = World()
+    envelope(world.handle("Subscriptions/Create", create_body(plan="Free")))
+    body = fixture("sm_subscriptions_update")
+    body["CheckOnly"] = True
+    body["ProductID"] = product
+    del body["AttributeList"]["ResellerPlan"]
+    before = world.snapshot()
+
+    answer = envelope(world.handle("Subscriptions/Update", body))
+
+    assert answer["Code"] == 0
+    assert message in answer["Message"]
+    assert world.snapshot() == before
+
+
+def test_a_bss_that_refuses_for_good_answers_1011() -> None:
+    world = World()
+    world.bss.faults.fail("bss.get_account", permanent=True)
+
+    answer = envelope(world.handle("Subscriptions/Create", create_body()))
+
+    assert answer["Code"] == ResultCode.BACKEND_REFUSED
+    assert answer["Message"].startswith("a backend refused the request: injected permanent")
+
+
+def test_accounts_exists_finds_an_account_by_our_id_too() -> None:
+    world = World()
+    envelope(world.handle("Accounts/Synchronize", fixture("sm_accounts_synchronize")))
+
+    answer = envelope(world.handle("Accounts/Exists", {"ExternalID": TECHSOLUTIONS}))
+
+    assert (answer["Code"], answer["Result"]) == (ResultCode.EXISTS, TECHSOLUTIONS)
+
+
+def test_a_synchronize_without_the_account_id_is_a_bad_request() -> None:
+    world = World()
+
+    answer = envelope(world.handle("Accounts/Synchronize", {"ExternalID": TECHSOLUTIONS}))
+
+    assert answer["Code"] == ResultCode.BAD_REQUEST
+    assert "ID (the platform's account id) is required" in answer["Message"]
