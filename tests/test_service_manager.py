@@ -810,3 +810,17 @@ def test_a_synchronize_without_the_account_id_is_a_bad_request() -> None:
 
     assert answer["Code"] == ResultCode.BAD_REQUEST
     assert "ID (the platform's account id) is required" in answer["Message"]
+
+
+@pytest.mark.parametrize("check_only", [True, False])
+def test_a_create_of_standard_for_a_free_reseller_keeps_its_alias(check_only: bool) -> None:
+    world = World()
+    envelope(world.handle("Subscriptions/Create", create_body(plan="Free")))
+    body = create_body(alias="different", subscription_id="P-2", check_only=check_only)
+    before = world.snapshot()
+
+    answer = envelope(world.handle("Subscriptions/Create", body))
+
+    assert answer["Code"] == ResultCode.ILLEGAL_STATE
+    assert "the alias stays 'techsolutions'" in answer["Message"]
+    assert world.snapshot() == before

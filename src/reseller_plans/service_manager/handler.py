@@ -399,6 +399,9 @@ class ServiceManager:
             raise BadRequest("SubscriptionID (the platform's subscription id) is required")
         with self._locks.hold(f"account:{account_id}"):
             existing = self.plans.subscription_of(account_id)
+            refusal = None if existing is None else _alias_change(existing, alias)
+            if refusal is not None and existing is not None and existing.plan is not plan:
+                raise refusal  # Free → Standard keeps the subscription, and its alias
             if (
                 existing is not None
                 and existing.platform_subscription_id == platform_id
@@ -438,6 +441,11 @@ class ServiceManager:
         free_to_standard = (
             live is not None and live.effective_plan is Plan.FREE and plan is Plan.STANDARD
         )
+        refusal = None if live is None else _alias_change(live, alias)
+        if free_to_standard and refusal is not None:
+            problems.append(
+                _failure_text(FailureCode.INVALID_ALIAS.value, refusal.reason, "keep the alias")
+            )
         if alias is None and not free_to_standard:
             problems.append(
                 _failure_text(
@@ -457,13 +465,9 @@ class ServiceManager:
     def _update(self, request: ServiceRequest) -> _Answer:
         sub = self._subscription_of(request)
         plan = self._plan_of(request)
-        alias = _alias_of(request)
-        if alias is not None and sub.alias is not None and _normalized(alias) != sub.alias.value:
-            raise IllegalTransition(
-                sub.status.value,
-                "change the Storefront Alias of",
-                f"the alias stays {sub.alias.value!r} for the life of the subscription",
-            )
+        refusal = _alias_change(sub, _alias_of(request))
+        if refusal is not None:
+            raise refusal
         timing = Timing.IMMEDIATE if plan is Plan.STANDARD else self.downgrade_timing
         if request.check_only:
             return self._precheck_update(sub, plan, timing)
@@ -755,8 +759,15 @@ def _alias_of(request: ServiceRequest) -> str | None:
     return attribute.value
 
 
-def _normalized(alias: str) -> str:
-    return alias.strip().lower()
+def _alias_change(sub: Subscription, alias: str | None) -> IllegalTransition | None:
+    """The refusal of a call that would change the subscription's Storefront Alias, if it would."""
+    if alias is None or sub.alias is None or alias.strip().lower() == sub.alias.value:
+        return None
+    return IllegalTransition(
+        sub.status.value,
+        "change the Storefront Alias of",
+        f"the alias stays {sub.alias.value!r} for the life of the subscription",
+    )
 
 
 def _failure_text(code: str, message: str, remedy: str) -> str:
@@ -771,7 +782,7 @@ def _precheck_code(report: EligibilityReport, *, alias_missing: bool) -> ResultC
         return ResultCode.INVALID_ALIAS
     if FailureCode.ALIAS_TAKEN in report.codes:
         return ResultCode.ALIAS_TAKEN
-    return ResultCode.ILLEGAL_STATE  # only an upgrade under way
+    return ResultCode.ILLEGAL_STATE  # an upgrade under way, or a change of the alias
 
 
 def _state_remedy(sub: Subscription) -> str:
