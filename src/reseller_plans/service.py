@@ -215,6 +215,15 @@ class ResellerPlans:
             self._load(uow, subscription_id)
             return uow.history(subscription_id)
 
+    def find_by_key(self, idempotency_key: str, *, actor: Actor) -> Subscription | None:
+        """The subscription a command sent with this key (by this actor) produced, if any.
+
+        Bulk runs use it to tell the rows already done from the rest.
+        """
+        with self.store.unit_of_work() as uow:
+            record = uow.get_idempotency(self._scope(actor), idempotency_key)
+            return None if record is None else uow.get(record.subscription_id)
+
     def outbox(self, subscription_id: str) -> list[OutboxEntry]:
         """The subscription's messages, sent or waiting."""
         with self.store.unit_of_work() as uow:
@@ -839,6 +848,9 @@ class ResellerPlans:
                     StepAction.CANCEL_ON_PLATFORM: bss.cancel_subscription,
                 }[action]
                 call(pid, idempotency_key=key)
+            if step.compensation and sub.alias is not None:
+                # Undoing the order of an activation: the alias went with the order line.
+                storefront.release_alias(sub.alias, account_id=sub.account_id)
         elif action is StepAction.QUEUE_EMAIL:
             return None, self._reseller_draft(sub, step)
         return None, _Draft()

@@ -98,6 +98,10 @@ class Emulator:
         """
         self.injector.script(ScriptedFault(status, route, count, retry_after, body))
 
+    def clear_scripted_faults(self) -> None:
+        """Drop every scripted failure not yet answered (the service "comes back")."""
+        self.injector.clear_scripted()
+
     # -- the routes ---------------------------------------------------------------------------
 
     def _routes(self) -> list[Route]:

@@ -117,6 +117,11 @@ class FaultInjector:
         with self._lock:
             self._scripted.append(_Pending(fault, fault.count))
 
+    def clear_scripted(self) -> None:
+        """Drop every scripted failure not yet answered."""
+        with self._lock:
+            self._scripted.clear()
+
     def decide(self, route: str) -> InjectedFault | None:
         """The fault for this request, if any.
 
