@@ -443,9 +443,7 @@ class ServiceManager:
         )
         refusal = None if live is None else _alias_change(live, alias)
         if free_to_standard and refusal is not None:
-            problems.append(
-                _failure_text("ALIAS_CHANGE", refusal.reason, "keep the alias")
-            )
+            problems.append(_failure_text("ALIAS_CHANGE", refusal.reason, "keep the alias"))
         if alias is None and not free_to_standard:
             problems.append(
                 _failure_text(
