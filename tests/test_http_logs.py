@@ -88,8 +88,9 @@ def test_get_logger_gives_package_children_with_the_filter_once() -> None:
     assert get_logger().name == LOGGER_NAME
 
 
-def test_library_configures_no_handlers() -> None:
-    assert logging.getLogger(LOGGER_NAME).handlers == []
+def test_library_configures_no_handlers_but_a_null_one() -> None:
+    handlers = logging.getLogger(LOGGER_NAME).handlers
+    assert [type(h) for h in handlers] == [logging.NullHandler]
     assert logging.getLogger("httpx").filters == []
 
 

@@ -52,6 +52,7 @@ import attrs
 
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.logs import Secret
+from reseller_plans.ports import Clock
 from reseller_plans.service import ResellerPlans
 
 __all__ = ["ConfigError", "Settings", "build_plans", "load_settings"]
@@ -190,13 +191,16 @@ def _from_toml(path: Path) -> dict[str, Any]:
     return values
 
 
-def build_plans(settings: Settings, *, console: TextIO | None = None) -> ResellerPlans:
+def build_plans(
+    settings: Settings, *, console: TextIO | None = None, clock: Clock | None = None
+) -> ResellerPlans:
     """Wire a ``ResellerPlans`` to the BSS, the Storefront, the mail server (the console when
     no SMTP host is set) and the SQLite store the settings name.
 
     Args:
         settings: the settings.
         console: where the console mailer prints (standard output by default).
+        clock: where time comes from (real time by default; a demo or a test may move it).
 
     Raises:
         ConfigError: a required setting is missing.
@@ -204,7 +208,7 @@ def build_plans(settings: Settings, *, console: TextIO | None = None) -> Reselle
     # The HTTP stack is imported here, not at the top: importing the package stays light.
     from reseller_plans.bss import BSSClient  # noqa: PLC0415
     from reseller_plans.mail import ConsoleMailer, SMTPMailer  # noqa: PLC0415
-    from reseller_plans.ports import Mailer  # noqa: PLC0415
+    from reseller_plans.ports import Mailer  # noqa: PLC0415 - beside the adapters it types
     from reseller_plans.storefront import StorefrontClient  # noqa: PLC0415
     from reseller_plans.stores.sqlite import SQLiteStore  # noqa: PLC0415
 
@@ -242,4 +246,5 @@ def build_plans(settings: Settings, *, console: TextIO | None = None) -> Reselle
         mailer=mailer,
         store=SQLiteStore(settings.store),
         staff_email=settings.staff_email,
+        clock=clock,
     )
