@@ -14,7 +14,7 @@ import io
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 import attrs
@@ -203,9 +203,53 @@ class BulkUpgrade:
     def run(self, rows: Iterable[UpgradeRow]) -> BulkReport:
         """Run every row; a row's failure never stops the others."""
         work: Sequence[UpgradeRow] = list(rows)
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            results = list(pool.map(self._one, work))
-        return BulkReport(tuple(results), self.dry_run)
+        # Rows that want the same alias run one wave after another, in the rows' order, so the
+        # first of them gets it whatever the concurrency; everything else runs side by side.
+        waves: list[list[int]] = []
+        seen: Counter[str] = Counter()
+        for index, row in enumerate(work):
+            alias = (row.alias or "").strip().lower()
+            wave = seen[alias] if alias else 0
+            seen[alias] += 1
+            while len(waves) <= wave:
+                waves.append([])
+            waves[wave].append(index)
+        results: list[RowResult | None] = [None] * len(work)
+        pool = ThreadPoolExecutor(max_workers=self.concurrency)
+        try:
+            for wave_indexes in waves:
+                self._run_wave(pool, work, wave_indexes, results)
+        finally:
+            # On Ctrl-C (or a crash) start no new row; the ones in flight finish or fail, and
+            # the idempotency records let the next run pick up from there.
+            pool.shutdown(wait=True, cancel_futures=True)
+        return BulkReport(tuple(r for r in results if r is not None), self.dry_run)
+
+    def _run_wave(
+        self,
+        pool: ThreadPoolExecutor,
+        work: Sequence[UpgradeRow],
+        indexes: Sequence[int],
+        results: list[RowResult | None],
+    ) -> None:
+        # At most `concurrency` rows are ever submitted: nothing queues up behind a failure,
+        # and ten thousand rows do not become ten thousand futures at once.
+        pending: dict[Future[RowResult], int] = {}
+        queue = iter(indexes)
+
+        def fill() -> None:
+            while len(pending) < self.concurrency:
+                index = next(queue, None)
+                if index is None:
+                    return
+                pending[pool.submit(self._one, work[index])] = index
+
+        fill()
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                results[pending.pop(future)] = future.result()
+            fill()
 
     def _one(self, row: UpgradeRow) -> RowResult:
         result = self._check(row) if self.dry_run else self._upgrade(row)

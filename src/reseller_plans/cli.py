@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -161,7 +162,11 @@ def cli(ctx: click.Context, /, config_file: str | None, json_output: bool, **fla
     the environment or the --config file.
     """
     overrides = {name.replace("-", "_"): value for name, value in flags.items()}
-    session = Session(config_file, overrides, json_output, Console(), Console(stderr=True))
+    # Not a terminal (a pipe, a file, a test): wide enough that tables do not truncate ids.
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+    session = Session(
+        config_file, overrides, json_output, Console(width=width), Console(stderr=True)
+    )
     ctx.obj = session
     ctx.call_on_close(session.close)
 
@@ -169,10 +174,23 @@ def cli(ctx: click.Context, /, config_file: str | None, json_output: bool, **fla
 pass_session = click.pass_obj
 
 
+def _json_here(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_object(Session).json_output = True  # type: ignore[union-attr]
+
+
+json_option = click.option(
+    "--json", is_flag=True, expose_value=False, callback=_json_here,
+    help="Print JSON instead of tables.",
+)  # fmt: skip
+"""``--json`` after the command too (``reseller-plans status 3542 --json``)."""
+
+
 @cli.command()
 @click.argument("accounts", nargs=-1, required=True)
 @click.option("--plan", type=PLAN_CHOICE, default="standard", show_default=True)
 @click.option("--alias", help="Also check this Storefront Alias (one account only).")
+@json_option
 @pass_session
 def check(session: Session, accounts: Sequence[str], plan: str, alias: str | None) -> None:
     """Check whether ACCOUNTS may be upgraded; exit 1 if any may not."""
@@ -222,6 +240,7 @@ def _print_reports(session: Session, reports: Sequence[EligibilityReport]) -> No
 @click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Check eligibility and aliases only; write nothing.")
 @click.option("--csv", "csv_output", is_flag=True, help="Print the report as CSV.")
+@json_option
 @pass_session
 def upgrade(
     session: Session,
@@ -333,6 +352,7 @@ def _print_bulk(session: Session, report: BulkReport, *, csv_output: bool) -> No
 @click.option("--plan", type=PLAN_CHOICE, required=True)
 @click.option("--now", "timing", flag_value="immediate", help="Take effect now.")
 @click.option("--at-term-end", "timing", flag_value="end_of_term", help="At the end of the term.")
+@json_option
 @pass_session
 def change_plan(session: Session, subscription: str, plan: str, timing: str | None) -> None:
     """Move SUBSCRIPTION between Free and Standard (Standard → Free waits for the term end)."""
@@ -347,6 +367,7 @@ def change_plan(session: Session, subscription: str, plan: str, timing: str | No
 @cli.command()
 @click.argument("subscription")
 @click.option("--at-term-end", is_flag=True, help="Cancel at the end of the term instead of now.")
+@json_option
 @pass_session
 def cancel(session: Session, subscription: str, at_term_end: bool) -> None:
     """Cancel SUBSCRIPTION: the reseller goes back to Basic."""
@@ -358,6 +379,7 @@ def cancel(session: Session, subscription: str, at_term_end: bool) -> None:
 
 @cli.command()
 @click.argument("subscription")
+@json_option
 @pass_session
 def withdraw(session: Session, subscription: str) -> None:
     """Withdraw the scheduled plan change or cancellation of SUBSCRIPTION."""
@@ -369,6 +391,7 @@ def withdraw(session: Session, subscription: str) -> None:
 @cli.command()
 @click.argument("subscription")
 @click.option("--reason", required=True, help="Why, for the reseller's email (non-payment, …).")
+@json_option
 @pass_session
 def suspend(session: Session, subscription: str, reason: str) -> None:
     """Suspend SUBSCRIPTION (its storefront goes offline)."""
@@ -379,6 +402,7 @@ def suspend(session: Session, subscription: str, reason: str) -> None:
 
 @cli.command()
 @click.argument("subscription")
+@json_option
 @pass_session
 def resume(session: Session, subscription: str) -> None:
     """Resume a suspended SUBSCRIPTION."""
@@ -389,6 +413,7 @@ def resume(session: Session, subscription: str) -> None:
 
 @cli.command()
 @click.argument("subscription")
+@json_option
 @pass_session
 def retry(session: Session, subscription: str) -> None:
     """Retry the failed provisioning of SUBSCRIPTION."""
@@ -400,6 +425,7 @@ def retry(session: Session, subscription: str) -> None:
 
 @cli.command()
 @click.argument("target")
+@json_option
 @pass_session
 def status(session: Session, target: str) -> None:
     """Show an account's plan (TARGET is an account id) or a subscription (its id)."""
@@ -419,6 +445,7 @@ def status(session: Session, target: str) -> None:
 
 @cli.command()
 @click.argument("subscription")
+@json_option
 @pass_session
 def history(session: Session, subscription: str) -> None:
     """Every event of SUBSCRIPTION, in order."""
@@ -439,6 +466,7 @@ def history(session: Session, subscription: str) -> None:
 
 
 @cli.command("run-due")
+@json_option
 @pass_session
 def run_due(session: Session) -> None:
     """Do what is due now: resume operations, apply scheduled changes, renew, send email."""
