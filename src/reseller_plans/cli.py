@@ -163,7 +163,7 @@ def cli(ctx: click.Context, /, config_file: str | None, json_output: bool, **fla
     """
     overrides = {name.replace("-", "_"): value for name, value in flags.items()}
     # Not a terminal (a pipe, a file, a test): wide enough that tables do not truncate ids.
-    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+    width = None if sys.stdout.isatty() else max(_columns(), 160)
     session = Session(
         config_file, overrides, json_output, Console(width=width), Console(stderr=True)
     )
@@ -172,6 +172,13 @@ def cli(ctx: click.Context, /, config_file: str | None, json_output: bool, **fla
 
 
 pass_session = click.pass_obj
+
+
+def _columns() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        return 0
 
 
 def _json_here(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
