@@ -172,9 +172,8 @@ def load_settings(
             values["smtp_port"] = int(values["smtp_port"])
         except (TypeError, ValueError):
             raise ConfigError(f"smtp_port must be a number, not {values['smtp_port']!r}") from None
-    for name in ("distributor",):
-        if name in values:
-            values[name] = str(values[name])
+    if "distributor" in values:
+        values["distributor"] = str(values["distributor"])
     return Settings(**values)
 
 
