@@ -292,11 +292,6 @@ def test_a_failed_compensation_waits_for_retry_and_then_resumes_undoing(
     assert sub.status is S.FAILED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: a failed compensation overwrites Operation.reason and retry clears it, "
-    "so the activation fails with 'provisioning failed' instead of its cause",
-)
 def test_a_compensation_retried_after_a_failure_keeps_the_original_failure_reason() -> None:
     sub = _step_to(_started(K.ACTIVATION), 2)
     sub, _, _ = run_saga(sub, [Outcome.permanent("storefront refused"), Outcome.transient("x")])

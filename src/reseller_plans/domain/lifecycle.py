@@ -19,12 +19,12 @@ failed are final; a term end renews with auto-renew on and otherwise expires int
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from collections.abc import Callable, Iterable
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import attrs
 
+from reseller_plans.domain.enums import DomainEnum
 from reseller_plans.domain.errors import ChangePending, IllegalTransition
 from reseller_plans.domain.events import (
     Activated,
@@ -44,11 +44,13 @@ from reseller_plans.domain.events import (
 )
 from reseller_plans.domain.plans import Plan, plan_move
 from reseller_plans.domain.subscription import (
+    Operation,
     PendingChange,
     PendingKind,
     Subscription,
     SubscriptionStatus,
     SyncStatus,
+    Term,
 )
 
 __all__ = [
@@ -70,7 +72,7 @@ S = SubscriptionStatus
 _V = TypeVar("_V")
 
 
-class Trigger(enum.Enum):
+class Trigger(DomainEnum):
     """What may happen to a subscription."""
 
     ACTIVATE = "activate"
@@ -153,6 +155,19 @@ def _no_pending(sub: Subscription, ctx: Context) -> str | None:
     return f"{what} is already scheduled for {change.effective_at.isoformat()}; withdraw it first"
 
 
+def _no_other_pending(sub: Subscription, ctx: Context) -> str | None:
+    """Like ``_no_pending``, but lets through the scheduled plan change that is due now."""
+    change = sub.pending_change
+    if (
+        change is not None
+        and change.kind is PendingKind.PLAN_CHANGE
+        and change.plan is ctx.plan
+        and change.effective_at <= ctx.at
+    ):
+        return None
+    return _no_pending(sub, ctx)
+
+
 def _has_pending(sub: Subscription, ctx: Context) -> str | None:
     return None if sub.pending_change is not None else "no change is scheduled"
 
@@ -196,18 +211,40 @@ def _given(value: _V | None) -> _V:
     return value
 
 
-_FIELD_NAMES = tuple(f.name for f in attrs.fields(Subscription))
 _new = object.__new__
-_set = object.__setattr__
+_KEEP: Any = object()
 
 
-def _evolve(sub: Subscription, **changes: object) -> Subscription:
-    # attrs.evolve, specialized: copies the slots of a frozen subscription directly (about
-    # twice as fast, and transitions are the hot path of every simulation).
-    changes["version"] = sub.version + 1
+def _evolve(
+    sub: Subscription,
+    *,
+    status: SubscriptionStatus = _KEEP,
+    plan: Plan = _KEEP,
+    term: Term = _KEEP,
+    pending_change: PendingChange | None = _KEEP,
+    operation: Operation | None = _KEEP,
+    failure_reason: str | None = _KEEP,
+) -> Subscription:
+    # attrs.evolve, specialized for the fields a transition changes: a copy of the frozen
+    # value's attribute dict (Subscription has no validators to run). Transitions are the hot
+    # path of every simulation, and this is three times cheaper than attrs.evolve.
+    # test_lifecycle checks it against attrs.evolve.
     new: Subscription = _new(Subscription)
-    for name in _FIELD_NAMES:
-        _set(new, name, changes[name] if name in changes else getattr(sub, name))
+    state = new.__dict__
+    state.update(sub.__dict__)
+    if status is not _KEEP:
+        state["status"] = status
+    if plan is not _KEEP:
+        state["plan"] = plan
+    if term is not _KEEP:
+        state["term"] = term
+    if pending_change is not _KEEP:
+        state["pending_change"] = pending_change
+    if operation is not _KEEP:
+        state["operation"] = operation
+    if failure_reason is not _KEEP:
+        state["failure_reason"] = failure_reason
+    state["version"] = sub.version + 1
     return new
 
 
@@ -231,7 +268,7 @@ def _resume(sub: Subscription, ctx: Context) -> Result:
 
 def _change_plan(sub: Subscription, ctx: Context) -> Result:
     plan = _given(ctx.plan)
-    new = _evolve(sub, plan=plan, failure_reason=None)
+    new = _evolve(sub, plan=plan, pending_change=None, failure_reason=None)
     return Result(new, (PlanChanged(sub.id, ctx.at, sub.plan, plan),))
 
 
@@ -276,7 +313,9 @@ def _renew(sub: Subscription, ctx: Context) -> Result:
 
 
 def _retry(sub: Subscription, ctx: Context) -> Result:
-    op = attrs.evolve(_given(sub.operation), sync=SyncStatus.IN_PROGRESS, reason=None)
+    failed = _given(sub.operation)
+    reason = failed.reason if failed.compensating else None  # why the undoing began
+    op = attrs.evolve(failed, sync=SyncStatus.IN_PROGRESS, reason=reason)
     event = ProvisioningRetried(sub.id, ctx.at, op.kind.value)
     return Result(_evolve(sub, operation=op), (event,))
 
@@ -293,7 +332,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     T(S.PENDING, Trigger.CANCEL, S.CANCELLED, (_idle_or_failed,), _cancel),
     T(S.ACTIVE, Trigger.SUSPEND, S.SUSPENDED, (_idle,), _suspend),
     T(S.SUSPENDED, Trigger.RESUME, S.ACTIVE, (_idle,), _resume),
-    T(S.ACTIVE, Trigger.CHANGE_PLAN, S.ACTIVE, (_idle, _no_pending, _legal_plan_change),
+    T(S.ACTIVE, Trigger.CHANGE_PLAN, S.ACTIVE, (_idle, _no_other_pending, _legal_plan_change),
       _change_plan),
     T(
         S.ACTIVE,
@@ -337,7 +376,7 @@ def _refusal(sub: Subscription, trigger: Trigger, ctx: Context) -> IllegalTransi
     for guard in row.guards:
         reason = guard(sub, ctx)
         if reason is not None:
-            if guard is _no_pending:
+            if guard is _no_pending or guard is _no_other_pending:
                 return ChangePending(state, trigger.value, reason)
             return IllegalTransition(state, trigger.value, reason)
     return None

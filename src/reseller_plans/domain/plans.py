@@ -8,16 +8,15 @@ takes effect by default (see ``docs/concepts.md``).
 
 from __future__ import annotations
 
-import enum
-
 import attrs
 
+from reseller_plans.domain.enums import DomainEnum
 from reseller_plans.domain.errors import InvalidInput
 
 __all__ = ["Move", "PLAN_MOVES", "Plan", "Timing", "plan_move"]
 
 
-class Plan(enum.Enum):
+class Plan(DomainEnum):
     """A reseller plan."""
 
     BASIC = "basic"
@@ -59,7 +58,7 @@ class Plan(enum.Enum):
         raise InvalidInput(f"unknown plan {value!r}: expected one of {names}")
 
 
-class Timing(enum.Enum):
+class Timing(DomainEnum):
     """When a change takes effect."""
 
     IMMEDIATE = "immediate"

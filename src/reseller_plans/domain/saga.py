@@ -298,7 +298,10 @@ def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) ->
         outcome.kind is OutcomeKind.TRANSIENT or step.compensation or op.kind not in COMPENSABLE
     )
     if must_wait:
-        op = attrs.evolve(op, sync=SyncStatus.FAILED, reason=reason)
+        # A failed undo step keeps the reason of the failure that started the undoing: that
+        # is the reason the activation will end with (the event names the undo step's own).
+        kept = op.reason if step.compensation else reason
+        op = attrs.evolve(op, sync=SyncStatus.FAILED, reason=kept)
         event = ProvisioningFailed(
             sub.id, ctx.at, op.kind.value, step.action.value, reason, awaiting_retry=True
         )

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import enum
 
 import attrs
 
 from reseller_plans.domain.alias import StorefrontAlias
+from reseller_plans.domain.enums import DomainEnum
 from reseller_plans.domain.plans import Plan
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-class SubscriptionStatus(enum.Enum):
+class SubscriptionStatus(DomainEnum):
     """The business status."""
 
     PENDING = "pending"
@@ -56,7 +56,7 @@ class SubscriptionStatus(enum.Enum):
         return self in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FAILED)
 
 
-class SyncStatus(enum.Enum):
+class SyncStatus(DomainEnum):
     """The provisioning (sync) status of a step or of the whole subscription."""
 
     NOT_STARTED = "not_started"
@@ -65,7 +65,7 @@ class SyncStatus(enum.Enum):
     FAILED = "failed"
 
 
-class BillingCycle(enum.Enum):
+class BillingCycle(DomainEnum):
     """How often the subscription is billed (and its term renews)."""
 
     MONTHLY = "monthly"
@@ -77,7 +77,7 @@ class BillingCycle(enum.Enum):
         return 1 if self is BillingCycle.MONTHLY else 12
 
 
-class Channel(enum.Enum):
+class Channel(DomainEnum):
     """Where an upgrade came from."""
 
     BSS = "bss"
@@ -118,7 +118,7 @@ class Term:
         return Term(self.end, add_months(self.end, self.cycle.months), self.cycle, self.auto_renew)
 
 
-class PendingKind(enum.Enum):
+class PendingKind(DomainEnum):
     PLAN_CHANGE = "plan_change"
     CANCELLATION = "cancellation"
 
@@ -133,7 +133,7 @@ class PendingChange:
     """The target plan (``Plan.BASIC`` for a cancellation)."""
 
 
-class OperationKind(enum.Enum):
+class OperationKind(DomainEnum):
     """A provisioning operation that the saga runs step by step."""
 
     ACTIVATION = "activation"
@@ -143,7 +143,7 @@ class OperationKind(enum.Enum):
     CANCELLATION = "cancellation"
 
 
-class StepAction(enum.Enum):
+class StepAction(DomainEnum):
     """One call to the outside world (or one outbox write) that a saga step makes."""
 
     PROVISION_LICENSE = "provision_license"
@@ -196,7 +196,9 @@ class Operation:
         return SyncStatus.NOT_STARTED
 
 
-@attrs.frozen
+# Not slotted: a transition copies the attribute dict in one C call (lifecycle._evolve), three
+# times cheaper than setting thirteen slots one by one, for about 100 bytes more per value.
+@attrs.frozen(slots=False)
 class Subscription:
     """A reseller-plan subscription (Free or Standard) of one reseller account.
 
