@@ -3,23 +3,35 @@
 A unit of work stages its writes and applies them only when its ``with`` block ends normally,
 so a crash inside one leaves nothing behind, exactly as with a database. Units of work are
 serialized by a lock, so the store is safe to share between threads.
+
+The store keeps indexes so that its queries cost what a database's would with the right index,
+not a scan of everything it holds (a simulation keeps tens of thousands of subscriptions): the
+due time of each subscription (:func:`due_at`) in a sorted list, unsent outbox entries in order,
+outbox entries per subscription, and alias holds by expiry. It also keeps every event in the order
+it was committed (:meth:`InMemoryStore.events`), across subscriptions.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from operator import itemgetter
+from types import TracebackType
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.subscription import Subscription, SyncStatus
+from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, SyncStatus
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 
-__all__ = ["InMemoryStore"]
+__all__ = ["ALWAYS", "InMemoryStore", "due_at", "is_due"]
 
 _DELETED = object()
+_first = itemgetter(0)
+
+ALWAYS = dt.datetime.min.replace(tzinfo=dt.UTC)
+"""The due time of a subscription whose operation is in progress: due whenever asked."""
 
 
 def is_due(sub: Subscription, now: dt.datetime) -> bool:
@@ -35,7 +47,35 @@ def is_due(sub: Subscription, now: dt.datetime) -> bool:
     return sub.is_live and sub.status.value != "pending" and sub.term.end <= now
 
 
+def due_at(sub: Subscription) -> dt.datetime | None:
+    """The first instant at which :func:`is_due` holds for ``sub``, or None if it never will.
+
+    ``is_due(sub, now)`` is exactly ``due_at(sub) is not None and due_at(sub) <= now``; an
+    operation in progress is due at ``ALWAYS``.
+    """
+    op = sub.operation
+    if op is not None:
+        return ALWAYS if op.sync is SyncStatus.IN_PROGRESS else None
+    if sub.status.is_final:
+        return None
+    change = sub.pending_change
+    when = None if change is None else change.effective_at
+    if sub.status is not SubscriptionStatus.PENDING:
+        end = sub.term.end
+        if when is None or end < when:
+            when = end
+    return when
+
+
+def _unsent(entry: OutboxEntry) -> bool:
+    return entry.sent_at is None and not entry.failed_permanently
+
+
 class _MemoryUnitOfWork:
+    """One transaction: reads see the store plus this transaction's staged writes."""
+
+    __slots__ = ("_events", "_holds", "_idem", "_outbox", "_store", "_subs")
+
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
         self._subs: dict[str, Subscription] = {}
@@ -44,12 +84,25 @@ class _MemoryUnitOfWork:
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold | object] = {}
 
+    def __enter__(self) -> _MemoryUnitOfWork:
+        self._store._lock.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._commit()
+        finally:
+            self._store._lock.release()
+
     # subscriptions
     def get(self, subscription_id: str) -> Subscription | None:
         return self._subs.get(subscription_id) or self._store._subs.get(subscription_id)
-
-    def _all(self) -> dict[str, Subscription]:
-        return {**self._store._subs, **self._subs}
 
     def live_subscription_of(self, account_id: str) -> Subscription | None:
         for sid in self._store._by_account.get(account_id, ()):
@@ -88,7 +141,13 @@ class _MemoryUnitOfWork:
         return list(self._store._history.get(subscription_id, ())) + staged
 
     def due(self, now: dt.datetime, limit: int) -> list[str]:
-        due = [sid for sid, sub in self._all().items() if is_due(sub, now)]
+        index = self._store._due
+        end = bisect.bisect_right(index, now, key=_first)
+        if not self._subs:
+            return [sid for _, sid in index[: min(end, limit)]]
+        staged = self._subs
+        due = [sid for _, sid in index[:end] if sid not in staged]
+        due += [sid for sid, sub in staged.items() if is_due(sub, now)]
         return due[:limit]
 
     # outbox
@@ -96,17 +155,36 @@ class _MemoryUnitOfWork:
         if entry.id not in self._store._outbox and entry.id not in self._outbox:
             self._outbox[entry.id] = entry
 
+    def _entry(self, entry_id: str) -> OutboxEntry:
+        return self._outbox.get(entry_id) or self._store._outbox[entry_id]
+
     def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
-        merged = {**self._store._outbox, **self._outbox}
-        unsent = [e for e in merged.values() if e.sent_at is None and not e.failed_permanently]
+        store = self._store
+        unsent: list[OutboxEntry] = []
+        for entry_id in store._unsent:
+            if len(unsent) >= limit:
+                return unsent
+            entry = self._entry(entry_id)
+            if _unsent(entry):
+                unsent.append(entry)
+        for entry_id, entry in self._outbox.items():
+            if entry_id not in store._unsent and _unsent(entry):
+                unsent.append(entry)
         return unsent[:limit]
 
     def update_outbox(self, entry: OutboxEntry) -> None:
         self._outbox[entry.id] = entry
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
-        merged = {**self._store._outbox, **self._outbox}
-        return [e for e in merged.values() if e.subscription_id == subscription_id]
+        store = self._store
+        ids = store._outbox_of.get(subscription_id, ())
+        entries = [self._entry(entry_id) for entry_id in ids]
+        entries += [
+            e
+            for entry_id, e in self._outbox.items()
+            if e.subscription_id == subscription_id and entry_id not in store._outbox
+        ]
+        return entries
 
     # idempotency
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
@@ -129,23 +207,42 @@ class _MemoryUnitOfWork:
         self._holds[alias] = _DELETED
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
-        aliases = set(self._store._holds) | set(self._holds)
+        expiries = self._store._expiries
+        end = bisect.bisect_right(expiries, now, key=_first)
+        aliases = {alias for _, alias in expiries[:end]} | set(self._holds)
         holds = [self.get_alias_hold(a) for a in sorted(aliases)]
         return [h for h in holds if h is not None and h.until is not None and h.until <= now]
 
     def _commit(self) -> None:
         store = self._store
         for sid, sub in self._subs.items():
-            if sid not in store._subs:
+            before = store._subs.get(sid)
+            if before is None:
                 store._by_account.setdefault(sub.account_id, []).append(sid)
             store._subs[sid] = sub
+            store._reindex(sid, before, sub)
         for sid, events in self._events:
-            store._history.setdefault(sid, []).extend(events)
-        store._outbox.update(self._outbox)
+            if events:
+                store._history.setdefault(sid, []).extend(events)
+                store._log.extend(events)
+        for entry_id, entry in self._outbox.items():
+            if entry_id not in store._outbox:
+                store._outbox_of.setdefault(entry.subscription_id, []).append(entry_id)
+            store._outbox[entry_id] = entry
+            if _unsent(entry):
+                store._unsent[entry_id] = None
+            else:
+                store._unsent.pop(entry_id, None)
         store._idem.update(self._idem)
         for alias, hold in self._holds.items():
+            previous = store._holds.get(alias)
+            if previous is not None and previous.until is not None:
+                expiries = store._expiries
+                del expiries[bisect.bisect_left(expiries, (previous.until, alias))]
             if isinstance(hold, AliasHold):
                 store._holds[alias] = hold
+                if hold.until is not None:
+                    bisect.insort(store._expiries, (hold.until, alias))
             else:
                 store._holds.pop(alias, None)
 
@@ -153,6 +250,10 @@ class _MemoryUnitOfWork:
 class InMemoryStore:
     """A ``Store`` in memory. Survives the ``ResellerPlans`` objects that use it, so a test can
     discard a service mid-saga and resume with a new one over the same store.
+
+    Besides the ``Store`` port it answers the questions a test harness asks of the whole store:
+    :meth:`next_due_after` (when is the next scheduled work), :meth:`events` (every event, in
+    commit order), :meth:`subscriptions` and :meth:`alias_holds`.
     """
 
     def __init__(self) -> None:
@@ -160,19 +261,72 @@ class InMemoryStore:
         self._subs: dict[str, Subscription] = {}
         self._by_account: dict[str, list[str]] = {}
         self._history: dict[str, list[Event]] = {}
+        self._log: list[Event] = []
+        self._due: list[tuple[dt.datetime, str]] = []
+        """(due time, subscription id) of every subscription that has a due time, sorted."""
         self._outbox: dict[str, OutboxEntry] = {}
+        self._outbox_of: dict[str, list[str]] = {}
+        self._unsent: dict[str, None] = {}
+        """Ids of the outbox entries not yet sent nor refused for good, oldest first."""
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold] = {}
+        self._expiries: list[tuple[dt.datetime, str]] = []
+        """(until, alias) of every alias hold with an end, sorted."""
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[_MemoryUnitOfWork]:
-        with self._lock:
-            uow = _MemoryUnitOfWork(self)
-            yield uow
-            uow._commit()
+    def unit_of_work(self) -> _MemoryUnitOfWork:
+        """Open one transaction (a context manager: it commits when the block ends normally)."""
+        return _MemoryUnitOfWork(self)
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def _reindex(self, sid: str, before: Subscription | None, after: Subscription) -> None:
+        old = None if before is None else due_at(before)
+        new = due_at(after)
+        if old == new:
+            return
+        index = self._due
+        if old is not None:
+            del index[bisect.bisect_left(index, (old, sid))]
+        if new is not None:
+            bisect.insort(index, (new, sid))
+
+    # ------------------------------------------------------------------ for test harnesses
+
+    def next_due_after(self, when: dt.datetime) -> dt.datetime | None:
+        """The earliest instant strictly after ``when`` at which ``run_due`` will find scheduled
+        work: a pending change taking effect, a term ending or an alias hold expiring. None when
+        nothing is scheduled after ``when``. (Work already due at ``when``, such as an operation
+        in progress, is not "after" it.)
+        """
+        with self._lock:
+            found: dt.datetime | None = None
+            for index in (self._due, self._expiries):
+                i = bisect.bisect_right(index, when, key=_first)
+                if i < len(index) and (found is None or index[i][0] < found):
+                    found = index[i][0]
+            return found
+
+    def events(self, since: int = 0) -> list[Event]:
+        """Every event of every subscription in the order they were committed, from position
+        ``since`` on."""
+        with self._lock:
+            return self._log[since:]
+
+    @property
+    def event_count(self) -> int:
+        """How many events were committed so far (a position for :meth:`events`)."""
+        return len(self._log)
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every subscription, in the order they were created."""
+        with self._lock:
+            return list(self._subs.values())
+
+    def alias_holds(self) -> list[AliasHold]:
+        """Every alias hold, ordered by alias."""
+        with self._lock:
+            return [self._holds[alias] for alias in sorted(self._holds)]
 
     def __repr__(self) -> str:
         return f"InMemoryStore(subscriptions={len(self._subs)})"
