@@ -35,9 +35,39 @@ from reseller_plans.domain import (
     plan_move,
 )
 
+from reseller_plans.domain.events import Event
+from reseller_plans.domain.messages import MessageKind
+from reseller_plans.domain.subscription import (
+    BillingCycle,
+    Channel,
+    PendingChange,
+    Subscription,
+    SubscriptionStatus,
+    SyncStatus,
+    Term,
+)
+from reseller_plans.service import DueReport, ResellerPlans
+from reseller_plans.stores.memory import InMemoryStore
+from reseller_plans.stores.sqlite import SQLiteStore
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    # the service
+    "ResellerPlans",
+    "DueReport",
+    "SQLiteStore",
+    "InMemoryStore",
+    # subscriptions
+    "Subscription",
+    "SubscriptionStatus",
+    "SyncStatus",
+    "BillingCycle",
+    "Channel",
+    "PendingChange",
+    "Term",
+    "Event",
+    "MessageKind",
     # plans and moves
     "Plan",
     "Timing",

@@ -72,6 +72,7 @@ from reseller_plans.domain.subscription import (
     SubscriptionStatus,
     Term,
 )
+from reseller_plans.mail import Templates
 from reseller_plans.ports import (
     BSS,
     AliasHold,
@@ -95,9 +96,16 @@ _MAX_STEPS = 64  # far more than any operation has; a guard against a loop, neve
 
 
 class RenderedMessage(Protocol):
-    subject: str
-    text: str
-    html: str
+    """A rendered message: what ``MessageRenderer.render`` returns."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def html(self) -> str: ...
 
 
 class MessageRenderer(Protocol):
@@ -166,11 +174,7 @@ class ResellerPlans:
         self.mailer = mailer
         self.store = store
         self.clock: Clock = clock or SystemClock()
-        if templates is None:
-            from reseller_plans.mail import Templates
-
-            templates = Templates()
-        self.templates: MessageRenderer = templates
+        self.templates: MessageRenderer = templates or Templates()
         self.alias_hold = alias_hold
         self.retry_budget = retry_budget
         self.staff_email = staff_email
@@ -473,7 +477,11 @@ class ResellerPlans:
             self._save_command(sub, started, (), actor, idempotency_key, fingerprint, now)
             return self._drive(sub.id)
         result = lifecycle.apply(sub, trigger, ctx)
-        extra = {"new_plan": target.title, "effective_at": sub.term.end.isoformat()}
+        extra = {
+            "old_plan": sub.plan.value,
+            "new_plan": target.value,
+            "effective_at": sub.term.end.isoformat(),
+        }
         self._save_command(
             sub,
             result.subscription,
@@ -721,9 +729,9 @@ class ResellerPlans:
     # ------------------------------------------------------------------ the saga driver
 
     def _drive(self, subscription_id: str, *, now: dt.datetime | None = None) -> Subscription:
+        with self.store.unit_of_work() as uow:
+            sub = self._load(uow, subscription_id)
         for _ in range(_MAX_STEPS):
-            with self.store.unit_of_work() as uow:
-                sub = self._load(uow, subscription_id)
             step = saga.next_step(sub)
             if step is None:
                 break
@@ -733,14 +741,17 @@ class ResellerPlans:
                 with self.store.unit_of_work() as uow:
                     current = self._load(uow, subscription_id)
                     if current.version != sub.version:
-                        continue  # another worker moved it on: read it again
+                        sub = current  # another worker moved it on: go on from there
+                        continue
                     result = saga.record(current, step, outcome, Context(at=at))
                     uow.save(result.subscription, result.events, expected_version=current.version)
                     self._react(
                         uow, current, result.subscription, result.events, step, outcome, draft, at
                     )
+                sub = result.subscription
             except ConcurrentUpdate:
-                continue
+                with self.store.unit_of_work() as uow:
+                    sub = self._load(uow, subscription_id)
         return self._send_outbox_of(subscription_id)
 
     def _execute(self, sub: Subscription, step: SagaStep) -> tuple[Outcome, _Draft]:
@@ -758,6 +769,8 @@ class ResellerPlans:
             except ResellerPlansError as exc:
                 logger.warning("%s of %s failed for good: %s", step.action.value, sub.id, exc)
                 return Outcome.permanent(str(exc)), self._failure_draft(sub)
+            if step.compensation:  # the last compensation ends the operation as failed
+                draft = self._failure_draft(sub)
             return Outcome.done(platform_id), draft
         return Outcome.transient(str(last)), self._failure_draft(sub)
 
@@ -789,7 +802,16 @@ class ResellerPlans:
             if sub.alias is None:
                 raise PermanentBackendError("the subscription has no Storefront Alias")
             storefront.hold_alias(sub.alias, account_id=sub.account_id)
-            storefront.activate_storefront(sub.account_id, sub.alias, step.plan)
+            try:
+                storefront.activate_storefront(sub.account_id, sub.alias, step.plan)
+            except TransientBackendError:
+                raise
+            except ResellerPlansError:
+                # The step fails for good, so it will not be compensated: give back the alias
+                # this activation just took, before the failure is recorded.
+                if op is not None and op.kind is OperationKind.ACTIVATION:
+                    storefront.release_alias(sub.alias, account_id=sub.account_id)
+                raise
         elif action is StepAction.DEACTIVATE_STOREFRONT:
             storefront.deactivate_storefront(sub.account_id)
             if step.compensation and sub.alias is not None:
@@ -824,10 +846,11 @@ class ResellerPlans:
         op = sub.operation
         if op is not None:
             context.update(
-                plan=op.plan.title,
-                old_plan=op.previous_plan.title,
-                new_plan=op.plan.title,
-                reason=op.detail,
+                plan=op.plan.value,
+                old_plan=op.previous_plan.value,
+                new_plan=op.plan.value,
+                reason=op.detail or "not given",
+                effective_at=self.clock.now().isoformat(),
             )
             if op.plan.has_storefront and sub.alias and distributor.storefront_host:
                 context["storefront_url"] = sub.alias.url(distributor.storefront_host)
@@ -840,16 +863,19 @@ class ResellerPlans:
         self, sub: Subscription, account: ResellerAccount, distributor: DistributorProfile
     ) -> dict[str, str]:
         host = distributor.storefront_host
-        return {
+        context = {
             "reseller_name": account.name,
             "distributor_name": distributor.name,
             "account_id": sub.account_id,
             "subscription_id": sub.id,
-            "plan": sub.plan.title,
+            "plan": sub.plan.value,
             "alias": "" if sub.alias is None else sub.alias.value,
-            "storefront_url": sub.alias.url(host) if sub.alias and host else "",
-            "distributor_storefront_url": f"https://{host}" if host and "://" not in host else host,
         }
+        if host:
+            context["distributor_storefront_url"] = host if "://" in host else f"https://{host}"
+            if sub.alias is not None:
+                context["storefront_url"] = sub.alias.url(host)
+        return context
 
     def _failure_draft(self, sub: Subscription) -> _Draft:
         staff = self.staff_email
@@ -865,7 +891,7 @@ class ResellerPlans:
             "distributor_name": name,
             "account_id": sub.account_id,
             "subscription_id": sub.id,
-            "plan": sub.plan.title,
+            "plan": sub.plan.value,
             "alias": "" if sub.alias is None else sub.alias.value,
         }
         return _Draft((staff,) if staff else (), context)

@@ -50,6 +50,7 @@ class Event:
 
     @property
     def name(self) -> str:
+        """The event's type name (``"Activated"``)."""
         return type(self).__name__
 
 

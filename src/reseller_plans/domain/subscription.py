@@ -52,6 +52,7 @@ class SubscriptionStatus(enum.Enum):
 
     @property
     def is_final(self) -> bool:
+        """Cancelled and failed subscriptions never change again."""
         return self in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FAILED)
 
 
@@ -65,11 +66,14 @@ class SyncStatus(enum.Enum):
 
 
 class BillingCycle(enum.Enum):
+    """How often the subscription is billed (and its term renews)."""
+
     MONTHLY = "monthly"
     ANNUAL = "annual"
 
     @property
     def months(self) -> int:
+        """The length of one term in months."""
         return 1 if self is BillingCycle.MONTHLY else 12
 
 
@@ -106,6 +110,7 @@ class Term:
     def starting(
         cls, start: dt.datetime, cycle: BillingCycle = BillingCycle.MONTHLY, auto_renew: bool = True
     ) -> Term:
+        """The first term of a subscription starting at ``start``."""
         return cls(start, add_months(start, cycle.months), cycle, auto_renew)
 
     def renewed(self) -> Term:
@@ -246,6 +251,7 @@ class Subscription:
 
     @property
     def provisioning_failed(self) -> bool:
+        """True while an operation waits for ``retry`` after a failure."""
         return self.operation is not None and self.operation.sync is SyncStatus.FAILED
 
     def provisioning(self) -> dict[StepAction, SyncStatus]:

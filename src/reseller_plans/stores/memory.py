@@ -34,37 +34,27 @@ ALWAYS = dt.datetime.min.replace(tzinfo=dt.UTC)
 """The due time of a subscription whose operation is in progress: due whenever asked."""
 
 
-def is_due(sub: Subscription, now: dt.datetime) -> bool:
-    """Whether ``run_due`` has work for the subscription at ``now`` (shared by the stores)."""
-    op = sub.operation
-    if op is not None:
-        return op.sync is SyncStatus.IN_PROGRESS
-    if sub.status.is_final:
-        return False
-    change = sub.pending_change
-    if change is not None and change.effective_at <= now:
-        return True
-    return sub.is_live and sub.status.value != "pending" and sub.term.end <= now
-
-
 def due_at(sub: Subscription) -> dt.datetime | None:
-    """The first instant at which :func:`is_due` holds for ``sub``, or None if it never will.
+    """When ``run_due`` next has work for the subscription (shared by every store).
 
-    ``is_due(sub, now)`` is exactly ``due_at(sub) is not None and due_at(sub) <= now``; an
-    operation in progress is due at ``ALWAYS``.
+    An operation in progress is due at once; one that failed waits for ``retry``; otherwise
+    the earlier of the scheduled change and the term end of an active or suspended one.
     """
     op = sub.operation
     if op is not None:
         return ALWAYS if op.sync is SyncStatus.IN_PROGRESS else None
-    if sub.status.is_final:
+    if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED):
         return None
     change = sub.pending_change
-    when = None if change is None else change.effective_at
-    if sub.status is not SubscriptionStatus.PENDING:
-        end = sub.term.end
-        if when is None or end < when:
-            when = end
-    return when
+    if change is not None and change.effective_at < sub.term.end:
+        return change.effective_at
+    return sub.term.end
+
+
+def is_due(sub: Subscription, now: dt.datetime) -> bool:
+    """Whether ``run_due`` has work for the subscription at ``now``."""
+    when = due_at(sub)
+    return when is not None and when <= now
 
 
 def _unsent(entry: OutboxEntry) -> bool:
