@@ -131,13 +131,17 @@ class _MemoryUnitOfWork:
         return list(self._store._history.get(subscription_id, ())) + staged
 
     def due(self, now: dt.datetime, limit: int) -> list[str]:
-        index = self._store._due
-        end = bisect.bisect_right(index, now, key=_first)
-        if not self._subs:
-            return [sid for _, sid in index[: min(end, limit)]]
+        store = self._store
         staged = self._subs
-        due = [sid for _, sid in index[:end] if sid not in staged]
-        due += [sid for sid, sub in staged.items() if is_due(sub, now)]
+        due: list[str] = []
+        times = store._due_times
+        for i in range(bisect.bisect_right(times, now)):
+            due += store._due_at[times[i]]
+            if len(due) >= limit and not staged:
+                return due[:limit]
+        if staged:
+            due = [sid for sid in due if sid not in staged]
+            due += [sid for sid, sub in staged.items() if is_due(sub, now)]
         return due[:limit]
 
     # outbox
@@ -205,36 +209,40 @@ class _MemoryUnitOfWork:
 
     def _commit(self) -> None:
         store = self._store
-        for sid, sub in self._subs.items():
-            before = store._subs.get(sid)
-            if before is None:
-                store._by_account.setdefault(sub.account_id, []).append(sid)
-            store._subs[sid] = sub
-            store._reindex(sid, before, sub)
+        if self._subs:
+            for sid, sub in self._subs.items():
+                before = store._subs.get(sid)
+                if before is None:
+                    store._by_account.setdefault(sub.account_id, []).append(sid)
+                store._subs[sid] = sub
+                store._reindex(sid, before, sub)
         for sid, events in self._events:
             if events:
                 store._history.setdefault(sid, []).extend(events)
                 store._log.extend(events)
-        for entry_id, entry in self._outbox.items():
-            if entry_id not in store._outbox:
-                store._outbox_of.setdefault(entry.subscription_id, []).append(entry_id)
-            store._outbox[entry_id] = entry
-            if _unsent(entry):
-                store._unsent[entry_id] = None
-            else:
-                store._unsent.pop(entry_id, None)
-        store._idem.update(self._idem)
-        for alias, hold in self._holds.items():
-            previous = store._holds.get(alias)
-            if previous is not None and previous.until is not None:
-                expiries = store._expiries
-                del expiries[bisect.bisect_left(expiries, (previous.until, alias))]
-            if isinstance(hold, AliasHold):
-                store._holds[alias] = hold
-                if hold.until is not None:
-                    bisect.insort(store._expiries, (hold.until, alias))
-            else:
-                store._holds.pop(alias, None)
+        if self._outbox:
+            for entry_id, entry in self._outbox.items():
+                if entry_id not in store._outbox:
+                    store._outbox_of.setdefault(entry.subscription_id, []).append(entry_id)
+                store._outbox[entry_id] = entry
+                if _unsent(entry):
+                    store._unsent[entry_id] = None
+                else:
+                    store._unsent.pop(entry_id, None)
+        if self._idem:
+            store._idem.update(self._idem)
+        if self._holds:
+            for alias, hold in self._holds.items():
+                previous = store._holds.get(alias)
+                if previous is not None and previous.until is not None:
+                    expiries = store._expiries
+                    del expiries[bisect.bisect_left(expiries, (previous.until, alias))]
+                if isinstance(hold, AliasHold):
+                    store._holds[alias] = hold
+                    if hold.until is not None:
+                        bisect.insort(store._expiries, (hold.until, alias))
+                else:
+                    store._holds.pop(alias, None)
 
 
 class InMemoryStore:
@@ -252,8 +260,10 @@ class InMemoryStore:
         self._by_account: dict[str, list[str]] = {}
         self._history: dict[str, list[Event]] = {}
         self._log: list[Event] = []
-        self._due: list[tuple[dt.datetime, str]] = []
-        """(due time, subscription id) of every subscription that has a due time, sorted."""
+        self._due_times: list[dt.datetime] = []
+        """Every instant at which some subscription is due, sorted."""
+        self._due_at: dict[dt.datetime, dict[str, None]] = {}
+        """Due instant → the ids of the subscriptions due then, in the order they became so."""
         self._outbox: dict[str, OutboxEntry] = {}
         self._outbox_of: dict[str, list[str]] = {}
         self._unsent: dict[str, None] = {}
@@ -275,11 +285,21 @@ class InMemoryStore:
         new = due_at(after)
         if old == new:
             return
-        index = self._due
+        buckets = self._due_at
         if old is not None:
-            del index[bisect.bisect_left(index, (old, sid))]
+            bucket = buckets[old]
+            del bucket[sid]
+            if not bucket:
+                del buckets[old]
+                times = self._due_times
+                del times[bisect.bisect_left(times, old)]
         if new is not None:
-            bisect.insort(index, (new, sid))
+            bucket = buckets.get(new)  # type: ignore[assignment]
+            if bucket is None:
+                buckets[new] = {sid: None}
+                bisect.insort(self._due_times, new)
+            else:
+                bucket[sid] = None
 
     # ------------------------------------------------------------------ for test harnesses
 
@@ -291,10 +311,14 @@ class InMemoryStore:
         """
         with self._lock:
             found: dt.datetime | None = None
-            for index in (self._due, self._expiries):
-                i = bisect.bisect_right(index, when, key=_first)
-                if i < len(index) and (found is None or index[i][0] < found):
-                    found = index[i][0]
+            times = self._due_times
+            i = bisect.bisect_right(times, when)
+            if i < len(times):
+                found = times[i]
+            expiries = self._expiries
+            j = bisect.bisect_right(expiries, when, key=_first)
+            if j < len(expiries) and (found is None or expiries[j][0] < found):
+                found = expiries[j][0]
             return found
 
     def events(self, since: int = 0) -> list[Event]:
