@@ -64,10 +64,11 @@ def _unsent(entry: OutboxEntry) -> bool:
 class _MemoryUnitOfWork:
     """One transaction: reads see the store plus this transaction's staged writes."""
 
-    __slots__ = ("_events", "_holds", "_idem", "_outbox", "_store", "_subs")
+    __slots__ = ("_dirty", "_events", "_holds", "_idem", "_outbox", "_store", "_subs")
 
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
+        self._dirty = False  # most units of work only read: nothing to commit
         self._subs: dict[str, Subscription] = {}
         self._events: list[tuple[str, Sequence[Event]]] = []
         self._outbox: dict[str, OutboxEntry] = {}
@@ -85,7 +86,7 @@ class _MemoryUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if exc_type is None:
+            if exc_type is None and self._dirty:
                 self._commit()
         finally:
             self._store._lock.release()
@@ -114,6 +115,7 @@ class _MemoryUnitOfWork:
             raise ConcurrentUpdate(f"subscription {subscription.id} already exists")
         if subscription.is_live and self.live_subscription_of(subscription.account_id):
             raise ConcurrentUpdate(f"account {subscription.account_id} has a live subscription")
+        self._dirty = True
         self._subs[subscription.id] = subscription
         self._events.append((subscription.id, events))
 
@@ -123,6 +125,7 @@ class _MemoryUnitOfWork:
         current = self.get(subscription.id)
         if current is None or current.version != expected_version:
             raise ConcurrentUpdate(f"subscription {subscription.id} changed meanwhile")
+        self._dirty = True
         self._subs[subscription.id] = subscription
         self._events.append((subscription.id, events))
 
@@ -147,6 +150,7 @@ class _MemoryUnitOfWork:
     # outbox
     def add_outbox(self, entry: OutboxEntry) -> None:
         if entry.id not in self._store._outbox and entry.id not in self._outbox:
+            self._dirty = True
             self._outbox[entry.id] = entry
 
     def _entry(self, entry_id: str) -> OutboxEntry:
@@ -167,6 +171,7 @@ class _MemoryUnitOfWork:
         return unsent[:limit]
 
     def update_outbox(self, entry: OutboxEntry) -> None:
+        self._dirty = True
         self._outbox[entry.id] = entry
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
@@ -185,6 +190,7 @@ class _MemoryUnitOfWork:
         return self._idem.get((scope, key)) or self._store._idem.get((scope, key))
 
     def put_idempotency(self, record: IdempotencyRecord) -> None:
+        self._dirty = True
         self._idem[(record.scope, record.key)] = record
 
     # alias holds
@@ -195,9 +201,11 @@ class _MemoryUnitOfWork:
         return self._store._holds.get(alias)
 
     def put_alias_hold(self, hold: AliasHold) -> None:
+        self._dirty = True
         self._holds[hold.alias] = hold
 
     def delete_alias_hold(self, alias: str) -> None:
+        self._dirty = True
         self._holds[alias] = _DELETED
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
@@ -320,6 +328,16 @@ class InMemoryStore:
             if j < len(expiries) and (found is None or expiries[j][0] < found):
                 found = expiries[j][0]
             return found
+
+    def has_due_work(self, now: dt.datetime) -> bool:
+        """Whether ``run_due(now)`` would find anything to do: a subscription due by ``now``
+        (an operation in progress always is), an unsent message, or an alias hold expired by
+        ``now``."""
+        with self._lock:
+            times, expiries = self._due_times, self._expiries
+            return bool(
+                (times and times[0] <= now) or self._unsent or (expiries and expiries[0][0] <= now)
+            )
 
     def events(self, since: int = 0) -> list[Event]:
         """Every event of every subscription in the order they were committed, from position

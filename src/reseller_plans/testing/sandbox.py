@@ -145,7 +145,7 @@ class Sandbox:
         keep_messages: bool = True,
     ) -> None:
         self.seed = seed
-        self.random = random.Random(seed)
+        self.random = random.Random(seed)  # noqa: S311 - a seeded world, not cryptography
         self.clock = FakeClock(start or DEFAULT_START)
         self.faults = Faults(advance_clock=self._latency)
         self.bss = FakeBSS(self.faults)
@@ -414,15 +414,17 @@ class Sandbox:
         at = self.clock.now()
         if when < at:
             raise InvalidInput(f"time only moves forward: {when.isoformat()} is before now")
-        reports = [self.plans.run_due(at)]
-        while (nxt := self.store.next_due_after(at)) is not None and nxt <= when:
+        store, plans = self.store, self.plans
+        reports = [plans.run_due(at)] if store.has_due_work(at) else []
+        while (nxt := store.next_due_after(at)) is not None and nxt <= when:
             at = max(nxt, self.clock.now())
             self.clock.set(at)
-            reports.append(self.plans.run_due(at))
+            reports.append(plans.run_due(at))
         if when > self.clock.now():
             self.clock.set(when)
-        if self.clock.now() != at:
-            reports.append(self.plans.run_due(self.clock.now()))
+        final = self.clock.now()
+        if final != at and store.has_due_work(final):
+            reports.append(plans.run_due(final))
         return _sum(reports)
 
     def run_due(self) -> DueReport:

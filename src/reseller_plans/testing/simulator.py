@@ -21,7 +21,7 @@ from typing import Literal
 import attrs
 
 from reseller_plans.domain.accounts import Edition, ServiceManagerState
-from reseller_plans.domain.errors import ResellerPlansError
+from reseller_plans.domain.errors import InvalidInput, ResellerPlansError
 from reseller_plans.domain.events import Event, ProvisioningFailed, Renewed, Requested
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan, Timing
@@ -212,7 +212,7 @@ class Simulator:
         sandbox: Callable[[int, dt.datetime], Sandbox] | None = None,
     ) -> None:
         if resellers < 1 or months < 1:
-            raise ValueError("a simulation needs at least one reseller and one month")
+            raise InvalidInput("a simulation needs at least one reseller and one month")
         self.seed = seed
         self.resellers = resellers
         self.months = months
@@ -249,7 +249,7 @@ class _Run:
 
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
-        self.rng = random.Random(sim.seed)
+        self.rng = random.Random(sim.seed)  # noqa: S311 - a seeded simulation
         self.sandbox = sim._make_sandbox(sim.seed, sim.start)
         self.accounts: list[str] = []
         self.aliases: list[str] = []

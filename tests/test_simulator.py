@@ -1,0 +1,112 @@
+"""``Simulator``: seeded lifecycles at scale, replayable, with faults and crashes, and no
+invariant violations."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from reseller_plans import InvalidInput, Plan
+from reseller_plans.testing import Sandbox, SimulationReport, Simulator
+from reseller_plans.testing.simulate import main
+from reseller_plans.testing.simulator import _PlainTemplates
+
+
+def small(seed: int, **options: object) -> SimulationReport:
+    return Simulator(seed=seed, resellers=300, months=3, **options).run()  # type: ignore[arg-type]
+
+
+def test_the_same_seed_replays_the_same_report() -> None:
+    assert small(3) == small(3)
+
+
+def test_another_seed_gives_another_report() -> None:
+    assert small(3) != small(4)
+
+
+def test_a_small_simulation_exercises_every_kind_of_command() -> None:
+    report = small(11, activity=0.03, fault_rate=0.1, crash_rate=0.02)
+
+    commands = {key.partition(".")[0] for key in report.outcomes}
+    assert {
+        "upgrade",
+        "upgrade_to_standard",
+        "change_to_free",
+        "change_to_free_now",
+        "cancel_now",
+        "cancel_at_term_end",
+        "suspend",
+        "resume",
+        "withdraw",
+        "retry",
+    } <= commands
+    results = {key.partition(".")[2] for key in report.outcomes}
+    assert {"ok", "NotEligible", "AliasTaken", "rolled_back", "crashed"} <= results
+    assert set(report.faults_injected) == {"transient", "permanent", "latency", "crash"}
+    assert report.restarts > 0
+    assert report.violations == ()
+
+
+def test_report_reads_as_text() -> None:
+    report = small(2)
+
+    text = str(report)
+
+    assert text.startswith("Simulation (seed 2): 300 resellers of 5 distributors over 3 months")
+    for heading in ("Outcomes of commands:", "Events:", "Emails sent:", "Faults injected:"):
+        assert heading in text
+    assert "  month  3: " in text
+    assert text.endswith("Invariant violations: none")
+    assert len(report.plans_by_month) == 3
+    assert all(sum(month.values()) == 300 for month in report.plans_by_month)
+
+
+def test_without_faults_nothing_is_injected_and_nothing_rolls_back() -> None:
+    report = small(5, faults=False, crashes=False)
+
+    assert report.faults_injected == {}
+    assert report.restarts == 0
+    assert not [key for key in report.outcomes if key.endswith(("rolled_back", "crashed"))]
+    assert report.ok
+
+
+def test_a_broken_backend_shows_up_as_violations() -> None:
+    def forgetful_bss(seed: int, start: dt.datetime) -> Sandbox:
+        sandbox = Sandbox(seed, start, templates=_PlainTemplates(), keep_messages=False)
+        sandbox.bss.revoke_license = lambda *args, **kwargs: None  # type: ignore[method-assign]
+        return sandbox
+
+    report = Simulator(seed=1, resellers=200, months=3, sandbox=forgetful_bss).run()
+
+    assert not report.ok
+    assert any("is on Basic but holds a" in v for v in report.violations)
+    assert "INVARIANT VIOLATIONS:" in str(report)
+
+
+def test_nonsense_settings_are_refused() -> None:
+    with pytest.raises(InvalidInput):
+        Simulator(resellers=0)
+
+
+def test_ten_thousand_resellers_over_twelve_months_with_faults_and_crashes_break_nothing() -> None:
+    report = Simulator(seed=7, resellers=10_000, months=12).run()
+
+    assert report.violations == ()
+    assert report.faults_injected["crash"] > 0
+    assert report.faults_injected["permanent"] > 0
+    assert report.restarts > 0
+    assert report.subscriptions > 9_000
+    final = report.plans_by_month[-1]
+    assert final[Plan.FREE.value] > 0
+    assert final[Plan.STANDARD.value] > 0
+
+
+def test_the_command_line_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["--resellers", "150", "--months", "2", "--seed", "9"])
+
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.startswith("Simulation (seed 9): 150 resellers")
+    assert "Invariant violations: none" in out
+    assert "Simulated in " in out
