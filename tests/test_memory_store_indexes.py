@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 
 from reseller_plans import Plan
 from reseller_plans.domain.errors import ConcurrentUpdate
+from reseller_plans.domain.messages import MessageKind
+from reseller_plans.ports import OutboxEntry
 from reseller_plans.stores.memory import InMemoryStore, due_at, is_due
 from reseller_plans.testing import Sandbox, Simulator
 from reseller_plans.testing.simulator import _PlainTemplates
@@ -67,9 +70,9 @@ def test_due_comes_in_time_order(lived_in: Sandbox) -> None:
 
 def test_outbox_queries_are_what_a_scan_finds(lived_in: Sandbox) -> None:
     store = lived_in.store
-    everything = list(store._outbox.values())
-
     with store.unit_of_work() as uow:
+        everything = [e for s in store.subscriptions() for e in uow.outbox_of(s.id)]
+        everything.sort(key=lambda e: list(store._outbox).index(e.id))
         unsent = uow.unsent_outbox(limit=1_000_000)
         per_subscription = {s.id: uow.outbox_of(s.id) for s in store.subscriptions()}
 
@@ -96,6 +99,31 @@ def test_events_are_every_history_in_commit_order(lived_in: Sandbox) -> None:
         for sub in store.subscriptions():
             assert uow.history(sub.id) == [e for e in log if e.subscription_id == sub.id]
     assert store.events(len(log) - 3) == log[-3:]
+
+
+def test_outbox_entries_come_back_as_they_went_in() -> None:
+    sandbox = Sandbox()
+    sub = sandbox.upgrade(sandbox.reseller(), Plan.STANDARD)
+    entry = OutboxEntry(
+        "m-1",
+        sub.id,
+        MessageKind.WELCOME,
+        ("a@x.example",),
+        {"plan": "free", "n": "1"},
+        sub.term.start,
+    )
+
+    with sandbox.store.unit_of_work() as uow:
+        uow.add_outbox(entry)
+    with sandbox.store.unit_of_work() as uow:
+        again = uow.outbox_of(sub.id)[-1]
+        uow.update_outbox(attrs.evolve(again, sent_at=sub.term.end, attempts=1))
+    with sandbox.store.unit_of_work() as uow:
+        sent = uow.outbox_of(sub.id)[-1]
+
+    assert again == entry
+    assert sent == attrs.evolve(entry, sent_at=sub.term.end, attempts=1)
+    assert list(sent.context.items()) == [("plan", "free"), ("n", "1")]
 
 
 def test_a_unit_of_work_that_fails_leaves_the_indexes_alone() -> None:

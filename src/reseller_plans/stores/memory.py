@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import sys
 import threading
 from collections.abc import Sequence
 from operator import itemgetter
@@ -22,6 +23,7 @@ from types import TracebackType
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, SyncStatus
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 
@@ -55,6 +57,31 @@ def is_due(sub: Subscription, now: dt.datetime) -> bool:
     """Whether ``run_due`` has work for the subscription at ``now``."""
     when = due_at(sub)
     return when is not None and when <= now
+
+
+_FrozenEntry = tuple[
+    str,  # id
+    str,  # subscription_id
+    MessageKind,
+    tuple[str, ...],  # to
+    tuple[str, ...],  # the context's keys (one shared tuple per shape of context)
+    tuple[str, ...],  # the context's values, interned
+    dt.datetime,  # created_at
+    "dt.datetime | None",  # sent_at
+    int,  # attempts
+    "str | None",  # last_error
+    bool,  # failed_permanently
+]
+"""An outbox entry as the store keeps it: a flat tuple, its context split into a shared tuple of
+keys and a tuple of interned values. A message context is a dict of a dozen strings, most of them
+the same in many messages (URLs, plan names, instants); kept as dicts they were the largest part
+of a simulation's memory."""
+
+
+def _thaw(frozen: _FrozenEntry) -> OutboxEntry:
+    (eid, sid, kind, to, keys, values, created, sent, attempts, error, failed) = frozen
+    context = dict(zip(keys, values, strict=True))
+    return OutboxEntry(eid, sid, kind, to, context, created, sent, attempts, error, failed)
 
 
 def _unsent(entry: OutboxEntry) -> bool:
@@ -154,7 +181,7 @@ class _MemoryUnitOfWork:
             self._outbox[entry.id] = entry
 
     def _entry(self, entry_id: str) -> OutboxEntry:
-        return self._outbox.get(entry_id) or self._store._outbox[entry_id]
+        return self._outbox.get(entry_id) or _thaw(self._store._outbox[entry_id])
 
     def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
         store = self._store
@@ -232,7 +259,7 @@ class _MemoryUnitOfWork:
             for entry_id, entry in self._outbox.items():
                 if entry_id not in store._outbox:
                     store._outbox_of.setdefault(entry.subscription_id, []).append(entry_id)
-                store._outbox[entry_id] = entry
+                store._outbox[entry_id] = store._freeze(entry)
                 if _unsent(entry):
                     store._unsent[entry_id] = None
                 else:
@@ -272,7 +299,9 @@ class InMemoryStore:
         """Every instant at which some subscription is due, sorted."""
         self._due_at: dict[dt.datetime, dict[str, None]] = {}
         """Due instant → the ids of the subscriptions due then, in the order they became so."""
-        self._outbox: dict[str, OutboxEntry] = {}
+        self._outbox: dict[str, _FrozenEntry] = {}
+        """Outbox entries by id, kept compact (see ``_freeze``)."""
+        self._context_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._outbox_of: dict[str, list[str]] = {}
         self._unsent: dict[str, None] = {}
         """Ids of the outbox entries not yet sent nor refused for good, oldest first."""
@@ -287,6 +316,25 @@ class InMemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def _freeze(self, entry: OutboxEntry) -> _FrozenEntry:
+        context = entry.context
+        keys = tuple(context)
+        keys = self._context_keys.setdefault(keys, keys)
+        values = tuple([sys.intern(v) if type(v) is str else v for v in context.values()])
+        return (
+            entry.id,
+            entry.subscription_id,
+            entry.kind,
+            entry.to,
+            keys,
+            values,
+            entry.created_at,
+            entry.sent_at,
+            entry.attempts,
+            entry.last_error,
+            entry.failed_permanently,
+        )
 
     def _reindex(self, sid: str, before: Subscription | None, after: Subscription) -> None:
         old = None if before is None else due_at(before)
