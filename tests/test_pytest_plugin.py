@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.metadata
+import re
+from pathlib import Path
 
 import pytest
 
@@ -86,6 +88,16 @@ def test_without_the_plugin_there_are_no_fixtures(host: pytest.Pytester) -> None
 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'sandbox' not found*"])
+
+
+def test_the_host_application_example_in_the_docs_passes(host: pytest.Pytester) -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "testing.md").read_text()
+    example = next(b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "# test_" in b)
+    host.makepyfile(test_onboarding=example)
+
+    result = host.runpytest("-p", PLUGIN, "test_onboarding.py")
+
+    result.assert_outcomes(passed=2)
 
 
 def _entry_point() -> importlib.metadata.EntryPoint | None:
