@@ -80,3 +80,26 @@ def test_quickstart_prints_the_whole_plan_move_table(quickstart_output: list[str
     assert table[1][:4] == ["Basic", "Basic", "no", "-"]
     assert ["Standard", "Free", "yes", "end_of_term"] in [row[:4] for row in table]
     assert sum(row[2] == "yes" for row in table[1:]) == 6
+
+
+def test_the_demo_tells_the_whole_story() -> None:
+    # `make demo`: emulator and SMTP sink on loopback, the real adapters and the command line.
+    completed = subprocess.run(  # noqa: S603
+        [sys.executable, str(EXAMPLES / "demo.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    for expected in (
+        "RESELLING_DISABLED",  # eligibility with reasons
+        "ALIAS_TAKEN",  # the alias collision
+        "10005: failed, back on Basic",  # a failure rolled back
+        "status                 active",  # the retried upgrade
+        "10003 is now on Free",  # the scheduled downgrade, applied by time
+        "Your Standard reseller plan has ended",  # the cancellation's email
+        "You are on the Standard plan: your Storefront is live",  # Free -> Standard
+    ):
+        assert expected in out, expected

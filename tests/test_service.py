@@ -337,3 +337,9 @@ def test_service_refuses_nonsense_configuration(world: World) -> None:
             store=InMemoryStore(), alias_hold=dt.timedelta(days=-1),
         )  # fmt: skip
     assert "ResellerPlans" in repr(world.plans)
+
+
+def test_upgrading_to_free_from_standard_points_to_change_plan(world: World) -> None:
+    world.plans.upgrade("3542", Plan.STANDARD, alias="techsol", actor=world.disti)
+    with pytest.raises(IllegalTransition, match="change_plan"):
+        world.plans.upgrade("3542", Plan.FREE, alias="techsol", actor=world.disti)

@@ -4,6 +4,8 @@ The public API lives here; everything else is an implementation detail unless it
 otherwise. See ``docs/index.md``.
 """
 
+import logging
+
 from reseller_plans.domain import (
     Actor,
     AliasTaken,
@@ -34,7 +36,6 @@ from reseller_plans.domain import (
     check_eligibility,
     plan_move,
 )
-
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.subscription import (
@@ -51,6 +52,10 @@ from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.sqlite import SQLiteStore
 
 __version__ = "0.1.0.dev0"
+
+# A library never configures logging: without a handler of the application's, our records go
+# nowhere (rather than to Python's last-resort handler on stderr).
+logging.getLogger("reseller_plans").addHandler(logging.NullHandler())
 
 __all__ = [
     # the service

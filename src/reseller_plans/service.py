@@ -22,7 +22,6 @@ holds and sends pending messages.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Protocol
@@ -72,6 +71,7 @@ from reseller_plans.domain.subscription import (
     SubscriptionStatus,
     Term,
 )
+from reseller_plans.logs import get_logger
 from reseller_plans.mail import Templates
 from reseller_plans.ports import (
     BSS,
@@ -90,9 +90,15 @@ from reseller_plans.stores.memory import is_due
 
 __all__ = ["DueReport", "MessageRenderer", "RenderedMessage", "ResellerPlans"]
 
-logger = logging.getLogger("reseller_plans.service")
+logger = get_logger("service")
 
 _MAX_STEPS = 64  # far more than any operation has; a guard against a loop, never reached
+
+
+def _date(when: dt.datetime) -> str:
+    """A date as people read it in an email (``25 December 2026``, in UTC)."""
+    day = when.astimezone(dt.UTC)
+    return f"{day.day} {day:%B %Y}"
 
 
 class RenderedMessage(Protocol):
@@ -214,6 +220,15 @@ class ResellerPlans:
         with self.store.unit_of_work() as uow:
             self._load(uow, subscription_id)
             return uow.history(subscription_id)
+
+    def find_by_key(self, idempotency_key: str, *, actor: Actor) -> Subscription | None:
+        """The subscription a command sent with this key (by this actor) produced, if any.
+
+        Bulk runs use it to tell the rows already done from the rest.
+        """
+        with self.store.unit_of_work() as uow:
+            record = uow.get_idempotency(self._scope(actor), idempotency_key)
+            return None if record is None else uow.get(record.subscription_id)
 
     def outbox(self, subscription_id: str) -> list[OutboxEntry]:
         """The subscription's messages, sent or waiting."""
@@ -362,6 +377,13 @@ class ResellerPlans:
                 fingerprint,
                 platform_initiated=channel is Channel.PLATFORM,
             )
+        if live is not None and plan_move(live.effective_plan, target).legal:
+            raise IllegalTransition(
+                live.status.value,
+                "upgrade",
+                f"the account is on the {live.effective_plan.title} plan already; "
+                "use change_plan to move between Free and Standard",
+            )
         if parsed_alias is None:
             raise StorefrontAlias.missing()
 
@@ -480,7 +502,7 @@ class ResellerPlans:
         extra = {
             "old_plan": sub.plan.value,
             "new_plan": target.value,
-            "effective_at": sub.term.end.isoformat(),
+            "effective_at": _date(sub.term.end),
         }
         self._save_command(
             sub,
@@ -530,7 +552,7 @@ class ResellerPlans:
             return self._drive(sub.id)
         ctx = Context(at=now, effective_at=sub.term.end)
         result = lifecycle.apply(sub, Trigger.SCHEDULE_CANCELLATION, ctx)
-        extra = {"effective_at": sub.term.end.isoformat()}
+        extra = {"effective_at": _date(sub.term.end)}
         self._save_command(
             sub,
             result.subscription,
@@ -655,19 +677,18 @@ class ResellerPlans:
         """
         now = now or self.clock.now()
         touched = renewals = 0
+        stuck: set[str] = set()  # due, but nothing could be done now (left for the next run)
         while True:
             with self.store.unit_of_work() as uow:
-                due = uow.due(now, limit=200)
+                due = [sid for sid in uow.due(now, limit=200 + len(stuck)) if sid not in stuck]
             if not due:
                 break
-            progressed = False
             for sid in due:
                 touched += 1
-                done, renewed = self._work_on(sid, now)
+                progressed, renewed = self._work_on(sid, now)
                 renewals += renewed
-                progressed = progressed or done
-            if not progressed:
-                break
+                if not progressed:
+                    stuck.add(sid)
         released = self._release_expired_aliases(now)
         sent, failed = self._send_outbox()
         return DueReport(touched, renewals, sent, failed, released)
@@ -683,7 +704,7 @@ class ResellerPlans:
                 break
             before = sub.version
             if sub.operation is not None:
-                sub = self._drive(subscription_id, now=now)
+                sub = self._drive(subscription_id, now=now, send=False)
             elif sub.pending_change is not None and sub.pending_change.effective_at <= now:
                 change = sub.pending_change
                 if change.kind is PendingKind.CANCELLATION:
@@ -691,7 +712,7 @@ class ResellerPlans:
                 else:
                     started = saga.start(sub, OperationKind.PLAN_CHANGE, plan=change.plan)
                 self._save(sub, started, ())
-                sub = self._drive(subscription_id, now=now)
+                sub = self._drive(subscription_id, now=now, send=False)
             elif sub.term.auto_renew:
                 result = lifecycle.apply(sub, Trigger.RENEW, Context(at=now))
                 self._save(sub, result.subscription, result.events)
@@ -700,7 +721,7 @@ class ResellerPlans:
             else:
                 started = saga.start(sub, OperationKind.CANCELLATION, detail=saga.EXPIRY)
                 self._save(sub, started, ())
-                sub = self._drive(subscription_id, now=now)
+                sub = self._drive(subscription_id, now=now, send=False)
             if sub.version == before:
                 break
             progressed = True
@@ -728,7 +749,9 @@ class ResellerPlans:
 
     # ------------------------------------------------------------------ the saga driver
 
-    def _drive(self, subscription_id: str, *, now: dt.datetime | None = None) -> Subscription:
+    def _drive(
+        self, subscription_id: str, *, now: dt.datetime | None = None, send: bool = True
+    ) -> Subscription:
         with self.store.unit_of_work() as uow:
             sub = self._load(uow, subscription_id)
         for _ in range(_MAX_STEPS):
@@ -752,7 +775,7 @@ class ResellerPlans:
             except ConcurrentUpdate:
                 with self.store.unit_of_work() as uow:
                     sub = self._load(uow, subscription_id)
-        return self._send_outbox_of(subscription_id)
+        return self._send_outbox_of(subscription_id) if send else sub
 
     def _execute(self, sub: Subscription, step: SagaStep) -> tuple[Outcome, _Draft]:
         """Run one step through the ports, retrying transient failures within the budget."""
@@ -833,6 +856,9 @@ class ResellerPlans:
                     StepAction.CANCEL_ON_PLATFORM: bss.cancel_subscription,
                 }[action]
                 call(pid, idempotency_key=key)
+            if step.compensation and sub.alias is not None:
+                # Undoing the order of an activation: the alias went with the order line.
+                storefront.release_alias(sub.alias, account_id=sub.account_id)
         elif action is StepAction.QUEUE_EMAIL:
             return None, self._reseller_draft(sub, step)
         return None, _Draft()
@@ -850,13 +876,13 @@ class ResellerPlans:
                 old_plan=op.previous_plan.value,
                 new_plan=op.plan.value,
                 reason=op.detail or "not given",
-                effective_at=self.clock.now().isoformat(),
+                effective_at=_date(self.clock.now()),
             )
             if op.plan.has_storefront and sub.alias and distributor.storefront_host:
                 context["storefront_url"] = sub.alias.url(distributor.storefront_host)
         if step.message is MessageKind.CANCELLED and sub.alias is not None:
             until = self.clock.now() + self.alias_hold
-            context["alias_held_until"] = until.isoformat()
+            context["alias_held_until"] = _date(until)
         return _Draft((account.email,), context)
 
     def _context(

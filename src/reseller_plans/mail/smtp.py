@@ -20,7 +20,6 @@ import contextlib
 import email.message
 import email.utils
 import hashlib
-import logging
 import re
 import smtplib
 import ssl
@@ -34,6 +33,7 @@ from reseller_plans.domain.errors import (
     PermanentBackendError,
     TransientBackendError,
 )
+from reseller_plans.logs import get_logger
 from reseller_plans.ports import Clock, EmailMessage, SystemClock
 
 __all__ = ["SMTPMailer", "SMTPSecurity"]
@@ -43,7 +43,7 @@ SMTPSecurity = Literal["starttls", "tls", "none"]
 
 MESSAGE_ID_DOMAIN: Final = "reseller-plans"
 
-log = logging.getLogger("reseller_plans.mail")
+log = get_logger("mail")
 
 # Characters kept as they are in the left part of a Message-ID; everything else is written
 # ``=XX`` (UTF-8 bytes in hex), so distinct ids stay distinct and the result is a dot-atom.

@@ -1,0 +1,250 @@
+"""Settings for a ``ResellerPlans`` wired to real adapters, and the one place that wires them.
+
+Settings come from, in increasing precedence: a TOML file, the environment, explicit values
+(the command line's flags). **Secrets** (the BSS client secret and password, the Storefront API
+key, the SMTP password) are read only from the environment or the file, never from flags, so they
+stay out of shell histories and process lists.
+
+Environment variables::
+
+    RESELLER_PLANS_BSS_URL            RESELLER_PLANS_CLIENT_ID         RESELLER_PLANS_CLIENT_SECRET
+    RESELLER_PLANS_USERNAME           RESELLER_PLANS_PASSWORD          RESELLER_PLANS_API_VERSION
+    RESELLER_PLANS_STOREFRONT_URL     RESELLER_PLANS_STOREFRONT_API_KEY
+    RESELLER_PLANS_DISTRIBUTOR        RESELLER_PLANS_STORE             RESELLER_PLANS_STAFF_EMAIL
+    RESELLER_PLANS_SMTP_HOST          RESELLER_PLANS_SMTP_PORT         RESELLER_PLANS_SMTP_SECURITY
+    RESELLER_PLANS_SMTP_USERNAME      RESELLER_PLANS_SMTP_PASSWORD     RESELLER_PLANS_SMTP_SENDER
+
+The TOML file has the same settings by section::
+
+    distributor = "100"
+    store = "reseller-plans.sqlite3"
+    staff_email = "ops@disti.example"
+
+    [bss]
+    url = "https://bss.disti.example"
+    client_id = "..."
+    client_secret = "..."
+    username = "api-user@disti.example"
+    password = "..."
+
+    [storefront]
+    url = "https://bss.disti.example"
+    api_key = "..."
+
+    [smtp]
+    host = "smtp.disti.example"
+    port = 587
+    security = "starttls"
+    username = "..."
+    password = "..."
+    sender = "Disti Cloud <noreply@disti.example>"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+
+from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.logs import Secret
+from reseller_plans.ports import Clock
+from reseller_plans.service import ResellerPlans
+
+__all__ = ["ConfigError", "Settings", "build_plans", "load_settings"]
+
+ENV_PREFIX = "RESELLER_PLANS_"
+
+# setting name -> (TOML section, TOML key); section "" is the top level
+_LOCATIONS: dict[str, tuple[str, str]] = {
+    "bss_url": ("bss", "url"),
+    "client_id": ("bss", "client_id"),
+    "client_secret": ("bss", "client_secret"),
+    "username": ("bss", "username"),
+    "password": ("bss", "password"),
+    "api_version": ("bss", "api_version"),
+    "storefront_url": ("storefront", "url"),
+    "storefront_api_key": ("storefront", "api_key"),
+    "distributor": ("", "distributor"),
+    "store": ("", "store"),
+    "staff_email": ("", "staff_email"),
+    "smtp_host": ("smtp", "host"),
+    "smtp_port": ("smtp", "port"),
+    "smtp_security": ("smtp", "security"),
+    "smtp_username": ("smtp", "username"),
+    "smtp_password": ("smtp", "password"),
+    "smtp_sender": ("smtp", "sender"),
+}
+SECRETS = frozenset({"client_secret", "password", "storefront_api_key", "smtp_password"})
+
+
+class ConfigError(InvalidInput):
+    """A setting is missing or malformed (the command line exits with status 2)."""
+
+
+def _secret(value: object) -> Secret | None:
+    return None if value is None else Secret(str(value))
+
+
+@attrs.frozen
+class Settings:
+    """Everything needed to wire a ``ResellerPlans`` to a real BSS, Storefront and mail server.
+
+    Secrets are held as ``Secret`` and never shown by ``repr``.
+    """
+
+    bss_url: str | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = attrs.field(default=None, converter=_secret)
+    username: str | None = None
+    password: Secret | None = attrs.field(default=None, converter=_secret)
+    api_version: str = "3.0"
+    storefront_url: str | None = None
+    storefront_api_key: Secret | None = attrs.field(default=None, converter=_secret)
+    distributor: str | None = None
+    store: str = "reseller-plans.sqlite3"
+    staff_email: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: Secret | None = attrs.field(default=None, converter=_secret)
+    smtp_sender: str = "reseller-plans <noreply@localhost>"
+
+    def require(self, *names: str) -> None:
+        """Raise ``ConfigError`` naming every missing setting and where to give it."""
+        missing = [n for n in names if getattr(self, n) in (None, "")]
+        if missing:
+            hints = [
+                f"{n} (environment {ENV_PREFIX}{n.upper()}"
+                + ("" if n in SECRETS else f", or --{n.replace('_', '-')}")
+                + ", or the config file)"
+                for n in missing
+            ]
+            raise ConfigError("missing settings: " + "; ".join(hints))
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read settings from the file, the environment and explicit values (which win).
+
+    Raises:
+        ConfigError: an unreadable or malformed file, an unknown key, a secret given as an
+            override (flag), or a malformed value.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    if config_file is not None:
+        values.update(_from_toml(Path(config_file)))
+    for name in _LOCATIONS:
+        text = environ.get(ENV_PREFIX + name.upper())
+        if text:
+            values[name] = text
+    for name, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if name in SECRETS:
+            raise ConfigError(f"{name} is a secret: give it in the environment or the file")
+        if name not in _LOCATIONS:
+            raise ConfigError(f"unknown setting {name!r}")
+        values[name] = value
+    if "smtp_port" in values:
+        try:
+            values["smtp_port"] = int(values["smtp_port"])
+        except (TypeError, ValueError):
+            raise ConfigError(f"smtp_port must be a number, not {values['smtp_port']!r}") from None
+    for name in ("distributor",):
+        if name in values:
+            values[name] = str(values[name])
+    return Settings(**values)
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the config file {path} is not valid TOML: {exc}") from None
+    by_location = {location: name for name, location in _LOCATIONS.items()}
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for inner, inner_value in value.items():
+                name = by_location.get((key, inner))
+                if name is None:
+                    raise ConfigError(f"{path}: unknown setting [{key}] {inner}")
+                values[name] = inner_value
+        else:
+            name = by_location.get(("", key))
+            if name is None:
+                raise ConfigError(f"{path}: unknown setting {key}")
+            values[name] = value
+    return values
+
+
+def build_plans(
+    settings: Settings, *, console: TextIO | None = None, clock: Clock | None = None
+) -> ResellerPlans:
+    """Wire a ``ResellerPlans`` to the BSS, the Storefront, the mail server (the console when
+    no SMTP host is set) and the SQLite store the settings name.
+
+    Args:
+        settings: the settings.
+        console: where the console mailer prints (standard output by default).
+        clock: where time comes from (real time by default; a demo or a test may move it).
+
+    Raises:
+        ConfigError: a required setting is missing.
+    """
+    # The HTTP stack is imported here, not at the top: importing the package stays light.
+    from reseller_plans.bss import BSSClient  # noqa: PLC0415
+    from reseller_plans.mail import ConsoleMailer, SMTPMailer  # noqa: PLC0415
+    from reseller_plans.ports import Mailer  # noqa: PLC0415 - beside the adapters it types
+    from reseller_plans.storefront import StorefrontClient  # noqa: PLC0415
+    from reseller_plans.stores.sqlite import SQLiteStore  # noqa: PLC0415
+
+    settings.require(
+        "bss_url", "client_id", "client_secret", "username", "password", "storefront_api_key"
+    )
+    bss = BSSClient(
+        settings.bss_url or "",
+        client_key=settings.client_id or "",
+        client_secret=settings.client_secret or "",
+        username=settings.username or "",
+        password=settings.password or "",
+        api_version=settings.api_version,
+        distributor_id=settings.distributor,
+    )
+    storefront = StorefrontClient(
+        settings.storefront_url or settings.bss_url or "",
+        api_key=settings.storefront_api_key or "",
+    )
+    mailer: Mailer
+    if settings.smtp_host:
+        mailer = SMTPMailer(
+            settings.smtp_host,
+            settings.smtp_port,
+            sender=settings.smtp_sender,
+            security=settings.smtp_security,  # type: ignore[arg-type]
+            username=settings.smtp_username,
+            password=None if settings.smtp_password is None else settings.smtp_password.reveal(),
+        )
+    else:
+        mailer = ConsoleMailer(console)
+    return ResellerPlans(
+        bss=bss,
+        storefront=storefront,
+        mailer=mailer,
+        store=SQLiteStore(settings.store),
+        staff_email=settings.staff_email,
+        clock=clock,
+    )

@@ -1,0 +1,51 @@
+"""The HTTP machinery shared by the BSS and Storefront adapters, written once.
+
+Only this package, the adapters (``reseller_plans.bss``, ``reseller_plans.storefront``) and the
+emulator (``reseller_plans.testing.emulator``) import httpx. Public signatures speak in our own
+types: :class:`RetryPolicy`, :class:`Timeouts`, and the typed errors below, all of them in the
+domain tree under ``ResellerPlansError``.
+"""
+
+from reseller_plans.http.client import (
+    IDEMPOTENCY_HEADER,
+    ApiKeyAuth,
+    Authenticator,
+    BackendClient,
+    Reply,
+    Timeouts,
+    path_segment,
+)
+from reseller_plans.http.errors import (
+    AuthenticationFailed,
+    BackendForbidden,
+    BackendNotFound,
+    MalformedResponse,
+    error_for_response,
+)
+from reseller_plans.http.payload import Payload
+from reseller_plans.http.retry import (
+    RETRYABLE_STATUSES,
+    RateLimitDetector,
+    RetryPolicy,
+    parse_retry_after,
+)
+
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "RETRYABLE_STATUSES",
+    "ApiKeyAuth",
+    "AuthenticationFailed",
+    "Authenticator",
+    "BackendClient",
+    "BackendForbidden",
+    "BackendNotFound",
+    "MalformedResponse",
+    "Payload",
+    "RateLimitDetector",
+    "Reply",
+    "RetryPolicy",
+    "Timeouts",
+    "error_for_response",
+    "parse_retry_after",
+    "path_segment",
+]

@@ -1,0 +1,191 @@
+"""``PostgresStore``: several worker processes, on several machines, share one database.
+
+The same tables and documents as ``SQLiteStore``. Workers claim due work with
+``SELECT … FOR UPDATE SKIP LOCKED`` and a lease: ``run_due`` in one worker never picks a
+subscription another worker claimed less than ``lease`` ago, so no step runs twice while both are
+alive, and a worker that died releases its claims when the lease ends. Every save still checks
+the subscription's version, so two writers can never both record a step.
+
+Needs the ``postgres`` extra (``pip install 'reseller-plans[postgres]'``, psycopg 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
+
+__all__ = ["MIGRATIONS", "PostgresStore"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE subscriptions (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        live INTEGER NOT NULL,
+        due_at TEXT,
+        claimed_until TEXT,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        seq BIGSERIAL NOT NULL
+    );
+    CREATE UNIQUE INDEX subscriptions_one_live_per_account
+        ON subscriptions (account_id) WHERE live = 1;
+    CREATE INDEX subscriptions_by_account ON subscriptions (account_id);
+    CREATE INDEX subscriptions_due ON subscriptions (due_at) WHERE due_at IS NOT NULL;
+    CREATE TABLE events (
+        seq BIGSERIAL PRIMARY KEY,
+        subscription_id TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX events_by_subscription ON events (subscription_id, seq);
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        subscription_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        recipients TEXT NOT NULL,
+        context TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        failed_permanently INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX outbox_unsent ON outbox (created_at)
+        WHERE sent_at IS NULL AND failed_permanently = 0;
+    CREATE INDEX outbox_by_subscription ON outbox (subscription_id);
+    CREATE TABLE idempotency (
+        scope TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        subscription_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE TABLE alias_holds (
+        alias TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        until TEXT
+    )
+    """,
+)
+"""Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
+
+POSTGRES = Dialect(
+    marker="%s",
+    insertion_order="seq",
+    claim_due=(
+        "UPDATE subscriptions SET claimed_until = ? WHERE id IN ("
+        " SELECT id FROM subscriptions"
+        " WHERE due_at IS NOT NULL AND due_at <= ?"
+        " AND (claimed_until IS NULL OR claimed_until <= ?)"
+        " ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED)"
+        " RETURNING id"
+    ),
+    claim_params=lambda now, lease_until, limit: (lease_until, now, now, limit),
+    is_integrity_error=lambda exc: isinstance(exc, psycopg.errors.UniqueViolation),
+)
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
+_MIGRATION_LOCK = 0x7265_7365  # pg_advisory_xact_lock key: "rese"
+
+
+class PostgresStore:
+    """The store for several workers sharing one PostgreSQL database.
+
+    Args:
+        dsn: a libpq connection string (``postgresql://user@host/db``). Ignored when
+            ``connection`` is given.
+        connection: the host application's own psycopg connection (not in autocommit mode).
+        schema: the database schema that holds the tables (created if missing); the default
+            is the connection's ``search_path``.
+        lease: how long a claim on due work lasts.
+
+    Raises:
+        InvalidInput: a malformed schema name, or a database newer than this library.
+    """
+
+    def __init__(
+        self,
+        dsn: str | None = None,
+        *,
+        connection: psycopg.Connection[Any] | None = None,
+        schema: str | None = None,
+        lease: dt.timedelta = dt.timedelta(minutes=1),
+    ) -> None:
+        if connection is None and not dsn:
+            raise InvalidInput("PostgresStore needs a dsn or a connection")
+        if schema is not None and not _SCHEMA_NAME.match(schema):
+            raise InvalidInput(f"not a plain schema name: {schema!r}")
+        if lease <= dt.timedelta(0):
+            raise InvalidInput("the lease must be positive")
+        self._owned = connection is None
+        self._db: psycopg.Connection[Any] = connection or psycopg.connect(dsn or "")
+        self._lock = threading.RLock()
+        self.schema = schema
+        self.lease = lease
+        if schema is not None:
+            with self._db.transaction():
+                self._db.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+            self._db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            self._db.commit()
+        self._migrate()
+
+    @property
+    def schema_version(self) -> int:
+        """How many migrations the database has run."""
+        with self._lock, self._db.transaction():
+            return self._version()
+
+    def _version(self) -> int:
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS reseller_plans_schema (version INTEGER NOT NULL)"
+        )
+        row = self._db.execute("SELECT max(version) FROM reseller_plans_schema").fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    def _migrate(self) -> None:
+        with self._lock, self._db.transaction():
+            # One migrating worker at a time; the others wait and then find nothing to do.
+            self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            current = self._version()
+            if current > len(MIGRATIONS):
+                raise InvalidInput(
+                    f"the database schema is version {current}, newer than this library's "
+                    f"{len(MIGRATIONS)}: upgrade reseller-plans"
+                )
+            for number in range(current, len(MIGRATIONS)):
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement.encode())
+                self._db.execute("INSERT INTO reseller_plans_schema VALUES (%s)", (number + 1,))
+
+    def _execute(self, statement: str, params: Any) -> Any:
+        return self._db.execute(statement.encode(), params)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[SQLUnitOfWork]:
+        """One transaction; rolled back if the block raises."""
+        with self._lock, self._db.transaction():
+            yield SQLUnitOfWork(self._execute, POSTGRES, self.lease)
+
+    def close(self) -> None:
+        """Close the connection (unless the host application owns it)."""
+        if self._owned:
+            self._db.close()
+
+    def __repr__(self) -> str:
+        where = self.schema or "search_path"
+        return f"PostgresStore(schema={where!r})"

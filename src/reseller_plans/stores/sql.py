@@ -1,0 +1,255 @@
+"""The unit of work shared by the SQL stores (SQLite and PostgreSQL).
+
+Both hold the same tables and documents; a ``Dialect`` says the little that differs (the
+parameter marker, the insertion-order column, and how ``due`` claims work).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from reseller_plans.domain.errors import ConcurrentUpdate
+from reseller_plans.domain.events import Event
+from reseller_plans.domain.subscription import Subscription
+from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.stores.codec import (
+    dumps_event,
+    dumps_subscription,
+    loads_event,
+    loads_subscription,
+    outbox_from_row,
+    outbox_to_row,
+)
+from reseller_plans.stores.memory import due_at
+
+__all__ = ["Dialect", "SQLUnitOfWork", "utc_text"]
+
+
+class Cursor(Protocol):
+    """What we use of a DB-API cursor."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+Execute = Callable[[str, Sequence[Any]], Cursor]
+
+
+@attrs.frozen
+class Dialect:
+    """What differs between the SQL stores.
+
+    Attributes:
+        marker: the parameter marker (``?`` or ``%s``); our SQL is written with ``?``.
+        insertion_order: the column that orders rows by insertion.
+        claim_due: the statement that selects (and, where several workers share the database,
+            claims) the ids of due subscriptions.
+        claim_params: its parameters from (now, lease end, limit), times as UTC text.
+        is_integrity_error: tells a uniqueness violation from other errors.
+    """
+
+    marker: str
+    insertion_order: str
+    claim_due: str
+    claim_params: Callable[[str, str, int], tuple[Any, ...]]
+    is_integrity_error: Callable[[BaseException], bool]
+
+
+def utc_text(value: dt.datetime) -> str:
+    """A sortable text form: every time is stored in UTC with the same layout."""
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _due_text(sub: Subscription) -> str | None:
+    when = due_at(sub)
+    return None if when is None else utc_text(when)
+
+
+class SQLUnitOfWork:
+    """One transaction over the SQL tables (the store opens and closes the transaction)."""
+
+    def __init__(self, execute: Execute, dialect: Dialect, lease: dt.timedelta) -> None:
+        self._execute = execute
+        self._dialect = dialect
+        self._lease = lease
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        if self._dialect.marker != "?":
+            sql = sql.replace("?", self._dialect.marker)
+        return self._execute(sql, params)
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._run(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def get(self, subscription_id: str) -> Subscription | None:
+        body = self._one("SELECT body FROM subscriptions WHERE id = ?", (subscription_id,))
+        return None if body is None else loads_subscription(body)
+
+    def live_subscription_of(self, account_id: str) -> Subscription | None:
+        body = self._one(
+            "SELECT body FROM subscriptions WHERE account_id = ? AND live = 1", (account_id,)
+        )
+        return None if body is None else loads_subscription(body)
+
+    def subscriptions_of(self, account_id: str) -> list[Subscription]:
+        order = self._dialect.insertion_order
+        rows = self._run(
+            f"SELECT body FROM subscriptions WHERE account_id = ? ORDER BY {order}",  # noqa: S608
+            (account_id,),
+        ).fetchall()
+        return [loads_subscription(row[0]) for row in rows]
+
+    def _append(self, subscription_id: str, events: Sequence[Event]) -> None:
+        for event in events:
+            self._run(
+                "INSERT INTO events (subscription_id, body) VALUES (?, ?)",
+                (subscription_id, dumps_event(event)),
+            )
+
+    def add(self, subscription: Subscription, events: Sequence[Event]) -> None:
+        try:
+            self._run(
+                "INSERT INTO subscriptions (id, account_id, live, due_at, version, body)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    subscription.id,
+                    subscription.account_id,
+                    int(subscription.is_live),
+                    _due_text(subscription),
+                    subscription.version,
+                    dumps_subscription(subscription),
+                ),
+            )
+        except Exception as exc:
+            if self._dialect.is_integrity_error(exc):
+                raise ConcurrentUpdate(
+                    f"subscription {subscription.id} conflicts with a stored one"
+                ) from None
+            raise
+        self._append(subscription.id, events)
+
+    def save(
+        self, subscription: Subscription, events: Sequence[Event], *, expected_version: int
+    ) -> None:
+        cursor = self._run(
+            "UPDATE subscriptions SET live = ?, due_at = ?, version = ?, body = ?"
+            " WHERE id = ? AND version = ?",
+            (
+                int(subscription.is_live),
+                _due_text(subscription),
+                subscription.version,
+                dumps_subscription(subscription),
+                subscription.id,
+                expected_version,
+            ),
+        )
+        if cursor.rowcount != 1:
+            raise ConcurrentUpdate(f"subscription {subscription.id} changed meanwhile")
+        self._append(subscription.id, events)
+
+    def history(self, subscription_id: str) -> list[Event]:
+        rows = self._run(
+            "SELECT body FROM events WHERE subscription_id = ? ORDER BY seq", (subscription_id,)
+        ).fetchall()
+        return [loads_event(row[0]) for row in rows]
+
+    def due(self, now: dt.datetime, limit: int) -> list[str]:
+        params = self._dialect.claim_params(utc_text(now), utc_text(now + self._lease), limit)
+        return [row[0] for row in self._run(self._dialect.claim_due, params).fetchall()]
+
+    def add_outbox(self, entry: OutboxEntry) -> None:
+        row = outbox_to_row(entry)
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self._run(
+            f"INSERT INTO outbox ({columns}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING",  # noqa: S608
+            tuple(row.values()),
+        )
+
+    def _outbox(self, where: str, params: Sequence[Any]) -> list[OutboxEntry]:
+        cursor = self._run(f"SELECT * FROM outbox WHERE {where}", params)  # noqa: S608
+        names = [d[0] for d in cursor.description]
+        return [outbox_from_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+    def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
+        return self._outbox(
+            "sent_at IS NULL AND failed_permanently = 0 ORDER BY created_at, id LIMIT ?", (limit,)
+        )
+
+    def update_outbox(self, entry: OutboxEntry) -> None:
+        row = outbox_to_row(entry)
+        self._run(
+            "UPDATE outbox SET sent_at = ?, attempts = ?, last_error = ?, failed_permanently = ?"
+            " WHERE id = ?",
+            (
+                row["sent_at"],
+                row["attempts"],
+                row["last_error"],
+                row["failed_permanently"],
+                entry.id,
+            ),
+        )
+
+    def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
+        return self._outbox("subscription_id = ? ORDER BY created_at, id", (subscription_id,))
+
+    def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        row = self._run(
+            "SELECT fingerprint, subscription_id, created_at FROM idempotency"
+            " WHERE scope = ? AND key = ?",
+            (scope, key),
+        ).fetchone()
+        if row is None:
+            return None
+        return IdempotencyRecord(scope, key, row[0], row[1], dt.datetime.fromisoformat(row[2]))
+
+    def put_idempotency(self, record: IdempotencyRecord) -> None:
+        self._run(
+            "INSERT INTO idempotency (scope, key, fingerprint, subscription_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (scope, key) DO UPDATE SET"
+            " fingerprint = excluded.fingerprint, subscription_id = excluded.subscription_id,"
+            " created_at = excluded.created_at",
+            (record.scope, record.key, record.fingerprint, record.subscription_id,
+             utc_text(record.created_at)),
+        )  # fmt: skip
+
+    def get_alias_hold(self, alias: str) -> AliasHold | None:
+        row = self._run(
+            "SELECT account_id, until FROM alias_holds WHERE alias = ?", (alias,)
+        ).fetchone()
+        if row is None:
+            return None
+        until = None if row[1] is None else dt.datetime.fromisoformat(row[1])
+        return AliasHold(alias, row[0], until)
+
+    def put_alias_hold(self, hold: AliasHold) -> None:
+        until = None if hold.until is None else utc_text(hold.until)
+        self._run(
+            "INSERT INTO alias_holds (alias, account_id, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (alias) DO UPDATE SET account_id = excluded.account_id,"
+            " until = excluded.until",
+            (hold.alias, hold.account_id, until),
+        )
+
+    def delete_alias_hold(self, alias: str) -> None:
+        self._run("DELETE FROM alias_holds WHERE alias = ?", (alias,))
+
+    def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
+        rows = self._run(
+            "SELECT alias, account_id, until FROM alias_holds"
+            " WHERE until IS NOT NULL AND until <= ? ORDER BY until",
+            (utc_text(now),),
+        ).fetchall()
+        return [AliasHold(r[0], r[1], dt.datetime.fromisoformat(r[2])) for r in rows]
