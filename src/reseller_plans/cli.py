@@ -33,6 +33,7 @@ from reseller_plans.domain.errors import (
     ResellerPlansError,
     TransientBackendError,
 )
+from reseller_plans.domain.events import event_to_dict
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.service import ResellerPlans
@@ -163,7 +164,7 @@ def cli(ctx: click.Context, /, config_file: str | None, json_output: bool, **fla
     """
     overrides = {name.replace("-", "_"): value for name, value in flags.items()}
     # Not a terminal (a pipe, a file, a test): wide enough that tables do not truncate ids.
-    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 200
+    width = None if sys.stdout.isatty() else max(_columns(), 160)
     session = Session(
         config_file, overrides, json_output, Console(width=width), Console(stderr=True)
     )
@@ -172,6 +173,13 @@ def cli(ctx: click.Context, /, config_file: str | None, json_output: bool, **fla
 
 
 pass_session = click.pass_obj
+
+
+def _columns() -> int:
+    try:
+        return int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        return 0
 
 
 def _json_here(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -344,7 +352,8 @@ def _print_bulk(session: Session, report: BulkReport, *, csv_output: bool) -> No
         )  # fmt: skip
     session.out.print(table)
     counts = ", ".join(f"{n} {k}" for k, n in sorted(report.counts.items()))
-    session.out.print(f"{len(report.results)} rows: {counts}")
+    rows = len(report.results)
+    session.out.print(f"{rows} {'row' if rows == 1 else 'rows'}: {counts}")
 
 
 @cli.command("change-plan")
@@ -452,14 +461,14 @@ def history(session: Session, subscription: str) -> None:
     with _errors(session):
         events = session.plans.history(subscription)
     if session.json_output:
-        from reseller_plans.domain.events import event_to_dict  # noqa: PLC0415
-
         click.echo(json.dumps([event_to_dict(e) for e in events], indent=2))
         return
     table = Table("when", "event", "details")
     for event in events:
         details = ", ".join(
-            f"{k}={v}" for k, v in attrs.asdict(event).items() if k not in ("subscription_id", "at")
+            f"{k}={v}"
+            for k, v in event_to_dict(event).items()
+            if k not in ("type", "subscription_id", "at")
         )
         table.add_row(event.at.isoformat(timespec="seconds"), event.name, details)
     session.out.print(table)
