@@ -1,0 +1,57 @@
+"""Bugs in the service and the domain that the sandbox and its fuzzing found.
+
+Each test states the behaviour the library promises; it is marked ``xfail(strict=True)`` until
+the fix lands, so the fix turns it green and the marker must then go.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reseller_plans import IllegalTransition, Plan, SubscriptionStatus, Timing
+from reseller_plans.domain.messages import MessageKind
+from reseller_plans.testing import Sandbox
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=IllegalTransition,
+    reason="service._work_on starts the scheduled plan change of a suspended subscription; "
+    "lifecycle has no CHANGE_PLAN row for SUSPENDED, so saga.record raises at the last step",
+)
+def test_a_downgrade_scheduled_before_a_suspension_does_not_break_run_due() -> None:
+    sandbox = Sandbox()
+    reseller = sandbox.reseller(plan=Plan.STANDARD)
+    sub = sandbox.subscription(reseller)
+    assert sub is not None
+    distributor = sandbox.as_distributor(reseller)
+    sandbox.plans.change_plan(sub.id, Plan.FREE, actor=distributor)  # at the end of the term
+    sandbox.plans.suspend(sub.id, actor=distributor, reason="non-payment")
+
+    sandbox.advance(months=1)  # run_due raises IllegalTransition at the term end
+
+    after = sandbox.plans.get(sub.id)
+    assert after.status is SubscriptionStatus.SUSPENDED
+    assert after.operation is None
+    assert sandbox.storefront.storefronts[reseller.id].online is False
+    sandbox.check_invariants()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run_due counts only what _send_outbox sends, not the messages _drive sends for the "
+    "due operations it ran (_send_outbox_of)",
+)
+def test_run_due_counts_the_emails_it_sends() -> None:
+    sandbox = Sandbox()
+    reseller = sandbox.reseller(plan=Plan.FREE)
+    sub = sandbox.subscription(reseller)
+    assert sub is not None
+    sandbox.plans.cancel(sub.id, actor=sandbox.as_reseller(reseller), timing=Timing.END_OF_TERM)
+    sent_before = len(sandbox.emails)
+    sandbox.clock.set(sub.term.end)
+
+    report = sandbox.plans.run_due()
+
+    assert sandbox.emails[sent_before:].kinds == [MessageKind.CANCELLED]
+    assert report.emails_sent == 1
