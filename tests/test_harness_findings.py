@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from reseller_plans import IllegalTransition, Plan, SubscriptionStatus, Timing
-from reseller_plans.domain.messages import MessageKind
+from reseller_plans import IllegalTransition, Plan, SubscriptionStatus
 from reseller_plans.testing import Sandbox
 
 
@@ -35,23 +34,3 @@ def test_a_downgrade_scheduled_before_a_suspension_does_not_break_run_due() -> N
     assert after.operation is None
     assert sandbox.storefront.storefronts[reseller.id].online is False
     sandbox.check_invariants()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="run_due counts only what _send_outbox sends, not the messages _drive sends for the "
-    "due operations it ran (_send_outbox_of)",
-)
-def test_run_due_counts_the_emails_it_sends() -> None:
-    sandbox = Sandbox()
-    reseller = sandbox.reseller(plan=Plan.FREE)
-    sub = sandbox.subscription(reseller)
-    assert sub is not None
-    sandbox.plans.cancel(sub.id, actor=sandbox.as_reseller(reseller), timing=Timing.END_OF_TERM)
-    sent_before = len(sandbox.emails)
-    sandbox.clock.set(sub.term.end)
-
-    report = sandbox.plans.run_due()
-
-    assert sandbox.emails[sent_before:].kinds == [MessageKind.CANCELLED]
-    assert report.emails_sent == 1

@@ -135,6 +135,18 @@ def test_both_channels_end_to_end(sandbox: Sandbox, via: str) -> None:
     sandbox.check_invariants()
 
 
+def test_emails_filter_and_slice_into_emails(sandbox: Sandbox) -> None:
+    first = sandbox.reseller(plan=Plan.FREE)
+    second = sandbox.reseller(plan=Plan.STANDARD)
+
+    later = sandbox.emails[1:]
+
+    assert later.to(second.email).kinds == [MessageKind.WELCOME]
+    assert sandbox.emails[0].to == (first.email,)
+    assert len(sandbox.emails.of_kind("welcome")) == 2
+    assert sandbox.emails.to("nobody@example.invalid") == []
+
+
 def test_alias_collision_is_refused(sandbox: Sandbox) -> None:
     first = sandbox.reseller(alias="techsolutions", plan=Plan.STANDARD)
     second = sandbox.reseller(alias="techsolutions")

@@ -26,7 +26,7 @@ import datetime as dt
 import itertools
 import random
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Literal, SupportsIndex, overload
 
 import attrs
 
@@ -97,6 +97,17 @@ class Emails(list[EmailMessage]):
         """The messages of one kind (a ``MessageKind`` or its value, ``"welcome"``)."""
         wanted = MessageKind(kind)
         return Emails(m for m in self if m.kind is wanted)
+
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> EmailMessage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Emails: ...
+
+    def __getitem__(self, index: SupportsIndex | slice) -> EmailMessage | Emails:
+        if isinstance(index, slice):
+            return Emails(super().__getitem__(index))
+        return super().__getitem__(index)
 
     @property
     def kinds(self) -> list[MessageKind]:
