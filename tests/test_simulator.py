@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from reseller_plans import InvalidInput, Plan
+from reseller_plans import IllegalTransition, InvalidInput, Plan
+from reseller_plans.service import DueReport
 from reseller_plans.testing import Sandbox, SimulationReport, Simulator
 from reseller_plans.testing.simulate import main
 from reseller_plans.testing.simulator import _PlainTemplates
@@ -82,6 +83,26 @@ def test_a_broken_backend_shows_up_as_violations() -> None:
     assert not report.ok
     assert any("is on Basic but holds a" in v for v in report.violations)
     assert "INVARIANT VIOLATIONS:" in str(report)
+
+
+def test_a_scheduler_that_raises_is_reported_not_fatal(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = 0
+    advance_to = Sandbox.advance_to
+
+    def flaky(self: Sandbox, when: dt.datetime) -> DueReport:
+        nonlocal calls
+        calls += 1
+        if calls == 50:
+            raise IllegalTransition("active", "renew", "a bug in the scheduler")
+        return advance_to(self, when)
+
+    monkeypatch.setattr(Sandbox, "advance_to", flaky)
+
+    report = small(1)
+
+    assert report.outcomes["due_work.IllegalTransition"] == 1
+    assert [v for v in report.violations if "run_due raised IllegalTransition" in v]
+    assert len(report.plans_by_month) == 3  # and it went on to the end
 
 
 def test_nonsense_settings_are_refused() -> None:

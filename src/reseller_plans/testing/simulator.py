@@ -359,11 +359,19 @@ class _Run:
         if faults:
             self.inject(_DUE_OPS)
         try:
-            sandbox.advance_to(when)
-        except SimulatedCrash:
-            self.outcomes["due_work.crashed"] += 1
-            self.recover()
-            sandbox.advance_to(max(when, sandbox.now()))
+            try:
+                sandbox.advance_to(when)
+            except SimulatedCrash:
+                self.outcomes["due_work.crashed"] += 1
+                self.recover()
+                sandbox.advance_to(max(when, sandbox.now()))
+        except ResellerPlansError as exc:
+            # The scheduler itself failed: a bug to report, not a reason to stop simulating.
+            name = type(exc).__name__
+            self.outcomes[f"due_work.{name}"] += 1
+            self.violations.append(f"{sandbox.now().isoformat()}: run_due raised {name}: {exc}")
+            if sandbox.now() < when:
+                sandbox.clock.set(when)
         finally:
             sandbox.faults.clear()
         self.check(None)
