@@ -4,6 +4,9 @@ invariant violations."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -20,6 +23,25 @@ def small(seed: int, **options: object) -> SimulationReport:
 
 def test_the_same_seed_replays_the_same_report() -> None:
     assert small(3) == small(3)
+
+
+def test_the_same_seed_replays_in_another_process_with_other_string_hashes() -> None:
+    script = (
+        "from reseller_plans.testing import Simulator;"
+        "print(Simulator(seed=3, resellers=300, months=3).run())"
+    )
+    outputs = {
+        subprocess.run(  # noqa: S603 - our interpreter, a fixed script
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2")
+    }
+
+    assert outputs == {str(small(3)) + "\n"}
 
 
 def test_another_seed_gives_another_report() -> None:

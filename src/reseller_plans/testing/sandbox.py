@@ -608,16 +608,16 @@ class Sandbox:
     ) -> None:
         entries = uow.outbox_of(sub.id)
         message_ids += [e.id for e in entries]
-        if sub.status in _LIVE_PROVISIONED:
-            activated = True
-        elif sub.status is SubscriptionStatus.CANCELLED:
-            activated = any(isinstance(e, Activated) for e in uow.history(sub.id))
-        else:
-            activated = False
-        if not activated:
-            return
         welcomes = [e for e in entries if e.kind is MessageKind.WELCOME]
         if not welcomes:
+            if sub.status in _LIVE_PROVISIONED:
+                activated = True
+            elif sub.status is SubscriptionStatus.CANCELLED:  # read its history only then
+                activated = any(isinstance(e, Activated) for e in uow.history(sub.id))
+            else:
+                activated = False
+            if not activated:
+                return
             problems.append(f"{sub.id} of {sub.account_id} was activated without a welcome email")
             return
         counts = self.mailer.counts

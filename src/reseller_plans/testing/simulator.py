@@ -323,7 +323,8 @@ class _Run:
         store = sandbox.store
         subscriptions = store.subscriptions()
         awaiting = sum(1 for s in subscriptions if s.provisioning_failed)
-        events = Counter(e.name for e in store.events())
+        with store.unit_of_work() as uow:  # one history at a time: no copy of them all at once
+            events = Counter(e.name for s in subscriptions for e in uow.history(s.id))
         injected = sandbox.faults.injected
         return SimulationReport(
             seed=sim.seed,
@@ -400,11 +401,15 @@ class _Run:
         sandbox.restart()
         sandbox.advance()
 
-    def check(self, account_id: str | None) -> None:
-        """Check the accounts the last step touched; note which wait for a retry."""
+    def check(self, account_id: str | None, events: list[Event] | None = None) -> None:
+        """Check the accounts the last step touched; note which wait for a retry.
+
+        ``events`` are the events since the last check, when the caller has read them.
+        """
         sandbox = self.sandbox
         touched: dict[str, None] = {} if account_id is None else {account_id: None}
-        events = sandbox.store.events(self.mark)
+        if events is None:
+            events = sandbox.store.events(self.mark)
         self.mark += len(events)
         account_of = self.account_of
         for event in events:
@@ -470,6 +475,7 @@ class _Run:
         self.steps += 1
         self.inject(_OPS.get(action, ()) or _DUE_OPS)
         before = sandbox.store.event_count
+        events: list[Event] | None = None
         try:
             result = self.issue(account_id, action, sub)
         except SimulatedCrash:
@@ -478,11 +484,12 @@ class _Run:
         except ResellerPlansError as exc:
             outcome = type(exc).__name__
         else:
-            outcome = self.result(result, sandbox.store.events(before))
+            events = sandbox.store.events(self.mark)  # since the last check: read them once
+            outcome = self.result(result, events[before - self.mark :])
         finally:
             sandbox.faults.clear()
         self.outcomes[f"{action}.{outcome}"] += 1
-        self.check(account_id)
+        self.check(account_id, events)
 
     @staticmethod
     def result(sub: Subscription, events: Sequence[Event]) -> str:
