@@ -71,6 +71,17 @@ def test_a_small_simulation_exercises_every_kind_of_command() -> None:
     assert report.violations == ()
 
 
+def test_the_world_of_the_last_run_can_be_looked_at() -> None:
+    simulator = Simulator(seed=4, resellers=100, months=2)
+
+    report = simulator.run()
+
+    assert simulator.world is not None
+    assert len(simulator.world.bss.accounts) == 100
+    assert len(simulator.world.store.subscriptions()) == report.subscriptions
+    simulator.world.check_invariants()
+
+
 def test_report_reads_as_text() -> None:
     report = small(2)
 

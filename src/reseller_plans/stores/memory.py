@@ -31,7 +31,6 @@ import attrs
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, SyncStatus
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 
@@ -67,29 +66,20 @@ def is_due(sub: Subscription, now: dt.datetime) -> bool:
     return when is not None and when <= now
 
 
-_FrozenEntry = tuple[
-    str,  # id
-    str,  # subscription_id
-    MessageKind,
-    tuple[str, ...],  # to
-    tuple[str, ...],  # the context's keys (one shared tuple per shape of context)
-    tuple[str, ...],  # the context's values, interned
-    dt.datetime,  # created_at
-    "dt.datetime | None",  # sent_at
-    int,  # attempts
-    "str | None",  # last_error
-    bool,  # failed_permanently
-]
-"""An outbox entry as the store keeps it: a flat tuple, its context split into a shared tuple of
-keys and a tuple of interned values. A message context is a dict of a dozen strings, most of them
-the same in many messages (URLs, plan names, instants); kept as dicts they were the largest part
-of a simulation's memory."""
+_FrozenEntry = tuple[object, ...]
+"""An outbox entry as the store keeps it: one flat tuple of ``id``, ``subscription_id``, ``kind``,
+``to``, the context's keys (one shared tuple per shape of context), ``created_at``, ``sent_at``,
+``attempts``, ``last_error``, ``failed_permanently``, then the context's values, interned. A
+message context is a dict of a dozen strings, most of them the same in many messages (URLs, plan
+names, instants); kept as dicts they were the largest part of a simulation's memory."""
+
+_HEAD = 10  # the fields before the context's values
 
 
 def _thaw(frozen: _FrozenEntry) -> OutboxEntry:
-    (eid, sid, kind, to, keys, values, created, sent, attempts, error, failed) = frozen
-    context = dict(zip(keys, values, strict=True))
-    return OutboxEntry(eid, sid, kind, to, context, created, sent, attempts, error, failed)
+    eid, sid, kind, to, keys, created, sent, attempts, error, failed = frozen[:_HEAD]
+    context = dict(zip(keys, frozen[_HEAD:], strict=True))  # type: ignore[call-overload]
+    return OutboxEntry(eid, sid, kind, to, context, created, sent, attempts, error, failed)  # type: ignore[arg-type]
 
 
 _FIELDS: dict[type[Event], tuple[str, ...]] = {}
@@ -359,7 +349,8 @@ class InMemoryStore:
         """Due instant → the ids of the subscriptions due then, in the order they became so."""
         self._outbox: dict[str, _FrozenEntry] = {}
         """Outbox entries by id, kept compact (see ``_freeze``)."""
-        self._context_keys: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """One copy of each tuple of context keys and of recipients."""
         self._outbox_of: dict[str, list[str]] = {}
         self._unsent: dict[str, None] = {}
         """Ids of the outbox entries not yet sent nor refused for good, oldest first."""
@@ -378,21 +369,21 @@ class InMemoryStore:
     def _freeze(self, entry: OutboxEntry) -> _FrozenEntry:
         context = entry.context
         keys = tuple(context)
-        keys = self._context_keys.setdefault(keys, keys)
-        values = tuple([sys.intern(v) if type(v) is str else v for v in context.values()])
-        return (
+        keys = self._shared.setdefault(keys, keys)
+        to = self._shared.setdefault(entry.to, entry.to)
+        head = (
             entry.id,
             entry.subscription_id,
             entry.kind,
-            entry.to,
+            to,
             keys,
-            values,
             entry.created_at,
             entry.sent_at,
             entry.attempts,
             entry.last_error,
             entry.failed_permanently,
         )
+        return head + tuple([sys.intern(v) if type(v) is str else v for v in context.values()])
 
     def _reindex(self, sid: str, before: Subscription | None, after: Subscription) -> None:
         old = None if before is None else due_at(before)

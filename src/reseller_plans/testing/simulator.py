@@ -228,6 +228,8 @@ class Simulator:
         self.check_every_step = check_every_step
         self.start = start
         self._make_sandbox = sandbox or _sandbox
+        self.world: Sandbox | None = None
+        """The ``Sandbox`` of the last run."""
 
     def __repr__(self) -> str:
         return (
@@ -236,8 +238,15 @@ class Simulator:
         )
 
     def run(self) -> SimulationReport:
-        """Run the simulation from the start; every call replays it from the seed."""
-        return _Run(self).run()
+        """Run the simulation from the start; every call replays it from the seed.
+
+        The world it ran in stays in ``world`` for a closer look (``world.history("R-42")``)
+        until the next run.
+        """
+        self.world = None  # let the last run's world go before building the next one
+        run = _Run(self)
+        self.world = run.sandbox
+        return run.run()
 
 
 def _sandbox(seed: int, start: dt.datetime) -> Sandbox:
