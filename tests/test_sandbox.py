@@ -12,6 +12,8 @@ from reseller_plans import (
     FailureCode,
     InvalidInput,
     NotEligible,
+    NotFound,
+    PermanentBackendError,
     Plan,
     SubscriptionStatus,
     Timing,
@@ -145,6 +147,18 @@ def test_emails_filter_and_slice_into_emails(sandbox: Sandbox) -> None:
     assert sandbox.emails[0].to == (first.email,)
     assert len(sandbox.emails.of_kind("welcome")) == 2
     assert sandbox.emails.to("nobody@example.invalid") == []
+
+
+def test_the_harness_own_lookups_do_not_use_up_scripted_faults(sandbox: Sandbox) -> None:
+    sandbox.reseller()
+    sandbox.faults.fail("bss.get_account", permanent=True)
+
+    with pytest.raises(PermanentBackendError):
+        sandbox.upgrade("R-1", Plan.FREE)  # the service's own read meets the fault
+
+    assert sandbox.faults.injected["permanent"] == 1
+    with pytest.raises(NotFound):
+        sandbox.upgrade("R-404", Plan.FREE)
 
 
 def test_alias_collision_is_refused(sandbox: Sandbox) -> None:

@@ -38,7 +38,7 @@ from reseller_plans.domain.accounts import (
 )
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
-from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.domain.errors import InvalidInput, NotFound
 from reseller_plans.domain.events import Activated, Event
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
@@ -318,7 +318,12 @@ class Sandbox:
         return Actor.reseller(reseller if isinstance(reseller, str) else reseller.id)
 
     def _account(self, reseller: ResellerAccount | str) -> ResellerAccount:
-        return self.bss.get_account(reseller) if isinstance(reseller, str) else reseller
+        if not isinstance(reseller, str):
+            return reseller
+        try:  # straight from the fake's state: the harness's own reads meet no scripted fault
+            return self.bss.accounts[reseller]
+        except KeyError:
+            raise NotFound(f"no account {reseller!r} in the sandbox's BSS") from None
 
     def upgrade(
         self,
