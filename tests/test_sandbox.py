@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import pickle
 
+import attrs
 import pytest
 
 from reseller_plans import (
@@ -261,7 +262,23 @@ def test_events_of_several_subscriptions_come_in_the_order_they_happened(
     assert second.id != first.id
 
 
+def test_builder_overrides_reach_the_messages(sandbox: Sandbox) -> None:
+    distributor = sandbox.distributor(
+        "D-7", name="Cloud Disti", storefront_host="shop.cloud.example", staff_email="ops@x.example"
+    )
+    reseller = sandbox.reseller(distributor, name="TechSolutions", email="it@tech.example")
+    sandbox.faults.fail("storefront.activate_storefront", permanent=True)
+    sandbox.upgrade(reseller, Plan.STANDARD)
+    sandbox.upgrade(reseller, Plan.STANDARD)
+
+    welcome = sandbox.emails.to("it@tech.example").of_kind(MessageKind.WELCOME)
+    assert "https://shop.cloud.example/reseller1" in welcome[0].text
+    assert sandbox.emails.to("ops@x.example").kinds == [MessageKind.PROVISIONING_FAILED]
+
+
 def test_time_only_moves_forward(sandbox: Sandbox) -> None:
+    with pytest.raises(InvalidInput):
+        sandbox.advance_to(dt.datetime(2027, 1, 1))
     with pytest.raises(InvalidInput):
         sandbox.advance_to(DEFAULT_START - dt.timedelta(seconds=1))
     with pytest.raises(InvalidInput):
@@ -424,6 +441,36 @@ def test_check_invariants_lists_every_violation_readably(sandbox: Sandbox) -> No
     assert "account R-2 is on Basic but holds a Free license" in text
     copy = pickle.loads(pickle.dumps(violation))  # noqa: S301 - our own bytes
     assert copy.violations == violation.violations
+
+
+def test_invariants_catch_a_storefront_and_alias_holds_out_of_line(sandbox: Sandbox) -> None:
+    reseller = sandbox.reseller(plan=Plan.STANDARD)
+    basic = sandbox.reseller()
+    state = sandbox.storefront.storefronts[reseller.id]
+    state.alias, state.plan = "elsewhere", Plan.FREE
+    sandbox.storefront.aliases["reseller1"] = "R-9"
+    with sandbox.store.unit_of_work() as uow:
+        uow.delete_alias_hold("reseller1")
+    sandbox.storefront.storefronts[basic.id] = attrs.evolve(state)
+
+    found = "\n".join(sandbox.violations())
+
+    assert "has a storefront for Free under 'elsewhere', not 'reseller1'" in found
+    assert "the Storefront gives alias 'reseller1' to R-9" in found
+    assert "the store holds alias 'reseller1' for None" in found
+    assert "account R-2 is on Basic but has a storefront under 'elsewhere'" in found
+
+
+def test_invariants_catch_an_activation_without_a_welcome(sandbox: Sandbox) -> None:
+    sub = sandbox.upgrade(sandbox.reseller(), Plan.FREE)
+    other = sandbox.reseller()
+    copied = attrs.evolve(sub, id="sub_copy", account_id=other.id)
+    with sandbox.store.unit_of_work() as uow:
+        uow.add(copied, ())
+
+    found = sandbox.violations([other.id])
+
+    assert "sub_copy of R-2 was activated without a welcome email" in found
 
 
 def test_invariants_catch_a_duplicate_email_and_a_foreign_alias(sandbox: Sandbox) -> None:
