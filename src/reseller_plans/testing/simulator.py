@@ -39,7 +39,7 @@ __all__ = ["SimulationReport", "Simulator"]
 _MAX_LISTED_VIOLATIONS = 50
 
 
-@attrs.frozen(eq=True)
+@attrs.frozen(hash=False)  # its counts are dicts: equal by value, not hashable
 class SimulationReport:
     """What a simulation did and found. Two runs with the same seed and settings are equal.
 
