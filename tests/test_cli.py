@@ -3,15 +3,18 @@ console script in a subprocess for the resumable bulk run, killed midway and run
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -226,3 +229,51 @@ def test_an_interrupted_bulk_run_finishes_when_run_again(tmp_path: Path) -> None
         orders = executed_orders(server)
         assert len(orders) == 24
         assert set(orders.values()) == {1}  # no account ordered twice
+
+
+def test_serve_answers_the_platform_and_refuses_strangers(
+    server: EmulatorServer, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        **environment(server, tmp_path / "state.sqlite3"),
+        "RESELLER_PLANS_PLATFORM_APPLICATION_ID": "00000000-0000-0000-0000-00000000a001",
+        "RESELLER_PLANS_PLATFORM_API_KEY": "fake-platform-key",
+    }
+    script = Path(sys.executable).parent / "reseller-plans"
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [str(script), "serve", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/api/ResellerPlans/Fields/ServiceDefinition"
+        key = base64.b64encode(b"fake-platform-key").decode()
+        headers = {
+            "X-CloudPlatform-ApplicationId": "00000000-0000-0000-0000-00000000a001",
+            "X-CloudPlatform-APIKey": key,
+        }
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(url, headers=headers, timeout=5)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        assert answer.status_code == 200
+        assert answer.json()["ProductTypes"][0]["ID"] == "ResellerPlans"
+        stranger = httpx.get(url, headers={**headers, "X-CloudPlatform-APIKey": "bm9wZQ=="})
+        assert stranger.status_code == 401
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_serve_needs_the_platform_credentials(run: Invoke) -> None:
+    code, _, err = run("serve")
+    assert code == 2
+    assert "RESELLER_PLANS_PLATFORM_API_KEY" in err

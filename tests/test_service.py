@@ -343,3 +343,29 @@ def test_upgrading_to_free_from_standard_points_to_change_plan(world: World) -> 
     world.plans.upgrade("3542", Plan.STANDARD, alias="techsol", actor=world.disti)
     with pytest.raises(IllegalTransition, match="change_plan"):
         world.plans.upgrade("3542", Plan.FREE, alias="techsol", actor=world.disti)
+
+
+def test_a_rolled_back_upgrade_is_tried_afresh_with_the_same_key(world: World) -> None:
+    world.faults.fail("storefront.activate_storefront", permanent=True)
+    first = world.plans.upgrade(
+        "3542", Plan.STANDARD, alias="techsol", actor=world.disti, idempotency_key="k"
+    )
+    again = world.plans.upgrade(
+        "3542", Plan.STANDARD, alias="techsol", actor=world.disti, idempotency_key="k"
+    )
+    assert first.status is SubscriptionStatus.FAILED
+    assert again.status is SubscriptionStatus.ACTIVE
+    assert world.plans.find_by_key("k", actor=world.disti) == again
+
+
+def test_free_to_standard_keeps_the_alias(world: World) -> None:
+    world.plans.upgrade("3542", Plan.FREE, alias="techsol", actor=world.disti)
+    with pytest.raises(IllegalTransition, match="keeps its alias"):
+        world.plans.upgrade("3542", Plan.STANDARD, alias="other", actor=world.disti)
+
+
+def test_check_says_when_an_upgrade_is_under_way(world: World) -> None:
+    world.faults.fail("bss.provision_license", times=3)
+    world.plans.upgrade("3542", Plan.FREE, alias="techsol", actor=world.disti)
+    report = world.plans.check("3542", Plan.STANDARD, actor=world.disti)
+    assert FailureCode.UPGRADE_UNDER_WAY in report.codes

@@ -497,6 +497,39 @@ def emulator(ctx: click.Context) -> None:
     sys.exit(emulator_main(ctx.args))
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="The interface to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@pass_session
+def serve(session: Session, host: str, port: int) -> None:
+    """Serve the service manager the platform calls (needs the `server` extra).
+
+    The platform authenticates with RESELLER_PLANS_PLATFORM_APPLICATION_ID and
+    RESELLER_PLANS_PLATFORM_API_KEY (environment or file only).
+    """
+    try:
+        import uvicorn  # noqa: PLC0415 - the `server` extra
+
+        from reseller_plans.service_manager import ServiceManager  # noqa: PLC0415
+        from reseller_plans.service_manager.asgi import create_app  # noqa: PLC0415
+    except ImportError:
+        _fail(session, "serve needs the server extra: pip install 'reseller-plans[server]'", 2)
+    with _errors(session):
+        settings = session.settings
+        settings.require("platform_application_id", "platform_api_key", "distributor")
+        manager = ServiceManager(
+            session.plans,
+            credentials={
+                settings.platform_application_id or "": (
+                    settings.platform_api_key.reveal() if settings.platform_api_key else ""
+                )
+            },
+            distributor_id=settings.distributor or "",
+        )
+    session.err.print(f"service manager on http://{host}:{port}/")
+    uvicorn.run(create_app(manager), host=host, port=port, log_level="warning", lifespan="off")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script's entry point."""
     try:

@@ -13,6 +13,7 @@ Environment variables::
     RESELLER_PLANS_DISTRIBUTOR        RESELLER_PLANS_STORE             RESELLER_PLANS_STAFF_EMAIL
     RESELLER_PLANS_SMTP_HOST          RESELLER_PLANS_SMTP_PORT         RESELLER_PLANS_SMTP_SECURITY
     RESELLER_PLANS_SMTP_USERNAME      RESELLER_PLANS_SMTP_PASSWORD     RESELLER_PLANS_SMTP_SENDER
+    RESELLER_PLANS_PLATFORM_APPLICATION_ID                  RESELLER_PLANS_PLATFORM_API_KEY
 
 The TOML file has the same settings by section::
 
@@ -38,6 +39,10 @@ The TOML file has the same settings by section::
     username = "..."
     password = "..."
     sender = "Disti Cloud <noreply@disti.example>"
+
+    [service_manager]        # what the platform authenticates with (reseller-plans serve)
+    application_id = "..."
+    api_key = "..."
 """
 
 from __future__ import annotations
@@ -78,8 +83,12 @@ _LOCATIONS: dict[str, tuple[str, str]] = {
     "smtp_username": ("smtp", "username"),
     "smtp_password": ("smtp", "password"),
     "smtp_sender": ("smtp", "sender"),
+    "platform_application_id": ("service_manager", "application_id"),
+    "platform_api_key": ("service_manager", "api_key"),
 }
-SECRETS = frozenset({"client_secret", "password", "storefront_api_key", "smtp_password"})
+SECRETS = frozenset(
+    {"client_secret", "password", "storefront_api_key", "smtp_password", "platform_api_key"}
+)
 
 
 class ConfigError(InvalidInput):
@@ -114,6 +123,8 @@ class Settings:
     smtp_username: str | None = None
     smtp_password: Secret | None = attrs.field(default=None, converter=_secret)
     smtp_sender: str = "reseller-plans <noreply@localhost>"
+    platform_application_id: str | None = None
+    platform_api_key: Secret | None = attrs.field(default=None, converter=_secret)
 
     def require(self, *names: str) -> None:
         """Raise ``ConfigError`` naming every missing setting and where to give it."""
@@ -161,9 +172,8 @@ def load_settings(
             values["smtp_port"] = int(values["smtp_port"])
         except (TypeError, ValueError):
             raise ConfigError(f"smtp_port must be a number, not {values['smtp_port']!r}") from None
-    for name in ("distributor",):
-        if name in values:
-            values[name] = str(values[name])
+    if "distributor" in values:
+        values["distributor"] = str(values["distributor"])
     return Settings(**values)
 
 

@@ -277,6 +277,14 @@ class ResellerPlans:
         report = check_eligibility(
             distributor, attrs.evolve(account, plan=current), plan, alias=alias
         )
+        if live is not None and live.status is SubscriptionStatus.PENDING:
+            report = report.with_failure(
+                EligibilityFailure(
+                    FailureCode.UPGRADE_UNDER_WAY,
+                    f"an upgrade of account {account.id} is under way ({live.id})",
+                    "wait until it completes or fails, or retry it if its provisioning failed",
+                )
+            )
         if alias is not None and FailureCode.INVALID_ALIAS not in report.codes:
             parsed = StorefrontAlias.parse(alias)
             if not self._alias_available(parsed, account.id):
@@ -356,8 +364,10 @@ class ResellerPlans:
             f"|{auto_renew}|{channel}|{platform_subscription_id}"
         )
         replay = self._replay(actor, idempotency_key, fingerprint)
-        if replay is not None:
+        if replay is not None and replay.status is not SubscriptionStatus.FAILED:
             return replay
+        # A rolled-back activation left nothing behind, so the same request (the platform's
+        # Retry, an operator's rerun) is tried afresh; the key then points to the new attempt.
 
         account = self.bss.get_account(account_id)
         if actor.is_distributor and account.distributor_id != actor.id:
@@ -367,6 +377,12 @@ class ResellerPlans:
         if live is not None and live.status is SubscriptionStatus.PENDING:
             raise IllegalTransition("pending", "upgrade", "an upgrade of this account is under way")
         if live is not None and live.effective_plan is Plan.FREE and target is Plan.STANDARD:
+            if parsed_alias is not None and parsed_alias != live.alias:
+                raise IllegalTransition(
+                    live.status.value,
+                    "change the Storefront Alias of",
+                    f"the reseller keeps its alias {live.alias} when it moves to Standard",
+                )
             # Free → Standard is the purchase of the Standard product: an immediate plan change.
             return self._change_plan(
                 live,
@@ -376,6 +392,7 @@ class ResellerPlans:
                 idempotency_key,
                 fingerprint,
                 platform_initiated=channel is Channel.PLATFORM,
+                platform_subscription_id=platform_subscription_id,
             )
         if live is not None and plan_move(live.effective_plan, target).legal:
             raise IllegalTransition(
@@ -477,6 +494,7 @@ class ResellerPlans:
         fingerprint: str,
         *,
         platform_initiated: bool = False,
+        platform_subscription_id: str | None = None,
     ) -> Subscription:
         now = self.clock.now()
         move = plan_move(sub.plan, target)
@@ -496,6 +514,8 @@ class ResellerPlans:
             started = saga.start(
                 sub, OperationKind.PLAN_CHANGE, plan=target, platform_initiated=platform_initiated
             )
+            if platform_subscription_id is not None:
+                started = attrs.evolve(started, platform_subscription_id=platform_subscription_id)
             self._save_command(sub, started, (), actor, idempotency_key, fingerprint, now)
             return self._drive(sub.id)
         result = lifecycle.apply(sub, trigger, ctx)

@@ -38,6 +38,7 @@ class FailureCode(enum.Enum):
     ILLEGAL_MOVE = "ILLEGAL_MOVE"
     INVALID_ALIAS = "INVALID_ALIAS"
     ALIAS_TAKEN = "ALIAS_TAKEN"
+    UPGRADE_UNDER_WAY = "UPGRADE_UNDER_WAY"
 
 
 @attrs.frozen

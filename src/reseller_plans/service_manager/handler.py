@@ -430,14 +430,6 @@ class ServiceManager:
         report = self.plans.check(account_id, plan, actor=self.actor, alias=alias)
         problems = [_failure_text(f.code.value, f.message, f.remedy) for f in report.failures]
         live = self.plans.subscription_of(account_id)
-        if live is not None and live.status is SubscriptionStatus.PENDING:
-            problems.append(
-                _failure_text(
-                    "UPGRADE_UNDER_WAY",
-                    f"an upgrade of account {account_id} is under way ({live.id})",
-                    "wait until it completes or fails",
-                )
-            )
         free_to_standard = (
             live is not None and live.effective_plan is Plan.FREE and plan is Plan.STANDARD
         )
@@ -712,7 +704,7 @@ class ServiceManager:
                 ResultCode.PROVISIONING_FAILED,
                 f"the activation of subscription {sub.id} failed and was rolled back "
                 f"({sub.failure_reason or 'no reason given'}); account {sub.account_id} stays "
-                "on Basic: fix the cause and order the plan again",
+                "on Basic: fix the cause and retry (the next delivery tries afresh)",
                 sub.id,
             )
         if sub.status is SubscriptionStatus.CANCELLED and expected is None:
@@ -774,7 +766,8 @@ def _failure_text(code: str, message: str, remedy: str) -> str:
 
 def _precheck_code(report: EligibilityReport, *, alias_missing: bool) -> ResultCode:
     alias_codes = {FailureCode.ALIAS_TAKEN, FailureCode.INVALID_ALIAS}
-    if report.codes - alias_codes:
+    state_codes = {FailureCode.UPGRADE_UNDER_WAY}
+    if report.codes - alias_codes - state_codes:
         return ResultCode.NOT_ELIGIBLE
     if FailureCode.INVALID_ALIAS in report.codes or alias_missing:
         return ResultCode.INVALID_ALIAS

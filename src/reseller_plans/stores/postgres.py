@@ -22,62 +22,16 @@ import psycopg
 from psycopg import sql
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
+from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
 
 MIGRATIONS: tuple[str, ...] = (
-    # 1: the first schema
-    """
-    CREATE TABLE subscriptions (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        live INTEGER NOT NULL,
-        due_at TEXT,
-        claimed_until TEXT,
-        version INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        seq BIGSERIAL NOT NULL
-    );
-    CREATE UNIQUE INDEX subscriptions_one_live_per_account
-        ON subscriptions (account_id) WHERE live = 1;
-    CREATE INDEX subscriptions_by_account ON subscriptions (account_id);
-    CREATE INDEX subscriptions_due ON subscriptions (due_at) WHERE due_at IS NOT NULL;
-    CREATE TABLE events (
-        seq BIGSERIAL PRIMARY KEY,
-        subscription_id TEXT NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX events_by_subscription ON events (subscription_id, seq);
-    CREATE TABLE outbox (
-        id TEXT PRIMARY KEY,
-        subscription_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        recipients TEXT NOT NULL,
-        context TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        sent_at TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        failed_permanently INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX outbox_unsent ON outbox (created_at)
-        WHERE sent_at IS NULL AND failed_permanently = 0;
-    CREATE INDEX outbox_by_subscription ON outbox (subscription_id);
-    CREATE TABLE idempotency (
-        scope TEXT NOT NULL,
-        key TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        subscription_id TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (scope, key)
-    );
-    CREATE TABLE alias_holds (
-        alias TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        until TEXT
-    )
-    """,
+    # 1: the first schema; claimed_until holds a worker's claim, seq the insertion order
+    schema_v1(
+        sequence="BIGSERIAL PRIMARY KEY",
+        subscription_extras="claimed_until TEXT, seq BIGSERIAL NOT NULL,",
+    ),
 )
 """Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
 

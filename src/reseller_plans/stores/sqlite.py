@@ -16,60 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
+from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
-    """
-    CREATE TABLE subscriptions (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        live INTEGER NOT NULL,
-        due_at TEXT,
-        version INTEGER NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE UNIQUE INDEX subscriptions_one_live_per_account
-        ON subscriptions (account_id) WHERE live = 1;
-    CREATE INDEX subscriptions_by_account ON subscriptions (account_id);
-    CREATE INDEX subscriptions_due ON subscriptions (due_at) WHERE due_at IS NOT NULL;
-    CREATE TABLE events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        subscription_id TEXT NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX events_by_subscription ON events (subscription_id, seq);
-    CREATE TABLE outbox (
-        id TEXT PRIMARY KEY,
-        subscription_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        recipients TEXT NOT NULL,
-        context TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        sent_at TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        failed_permanently INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX outbox_unsent ON outbox (created_at)
-        WHERE sent_at IS NULL AND failed_permanently = 0;
-    CREATE INDEX outbox_by_subscription ON outbox (subscription_id);
-    CREATE TABLE idempotency (
-        scope TEXT NOT NULL,
-        key TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        subscription_id TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (scope, key)
-    );
-    CREATE TABLE alias_holds (
-        alias TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        until TEXT
-    );
-    """,
+    schema_v1(sequence="INTEGER PRIMARY KEY AUTOINCREMENT"),
 )
 """Forward migrations; the database's ``user_version`` says how many have run."""
 
