@@ -342,7 +342,8 @@ class Sandbox:
         Args:
             reseller: the account (or its id).
             plan: Free or Standard.
-            alias: the Storefront Alias (the account's own by default).
+            alias: the Storefront Alias (by default the one its live subscription has, or else
+                the one the account was built with).
             via: the channel.
             idempotency_key, billing_cycle, auto_renew: passed to ``ResellerPlans.upgrade``.
 
@@ -357,7 +358,10 @@ class Sandbox:
         actor = (
             self.as_distributor(account) if channel is Channel.BSS else self.as_reseller(account)
         )
-        chosen = alias if alias is not None else account.alias
+        chosen: str | StorefrontAlias | None = alias
+        if chosen is None:  # the alias it has, or else the one it was built with
+            live = self.plans.subscription_of(account.id)
+            chosen = live.alias if live is not None and live.alias else account.alias
         return self.plans.upgrade(
             account.id,
             plan,
