@@ -1,8 +1,9 @@
 """A pytest plugin: the ``sandbox`` and ``simulator`` fixtures for a host application's tests.
 
-Enable it in a ``conftest.py`` with ``pytest_plugins = ["reseller_plans.testing.pytest_plugin"]``
-or on the command line with ``-p reseller_plans.testing.pytest_plugin`` (installed with the
-``pytest11`` entry point, it loads by itself).
+Installed with the package's ``pytest11`` entry point, it loads by itself. Where the entry point
+is not installed, enable it in a ``conftest.py`` with
+``pytest_plugins = ["reseller_plans.testing.pytest_plugin"]`` or on the command line with
+``-p reseller_plans.testing.pytest_plugin``.
 
 - ``sandbox``: a fresh ``Sandbox`` per test, with an eligible distributor already in its BSS
   (``sandbox.bss.distributors``); seeded from the ``--reseller-plans-seed`` option (0).
