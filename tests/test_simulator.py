@@ -44,6 +44,17 @@ def test_the_same_seed_replays_in_another_process_with_other_string_hashes() -> 
     assert outputs == {str(small(3)) + "\n"}
 
 
+def test_two_workers_run_two_worlds_side_by_side_and_replay_too() -> None:
+    parallel = small(3, workers=2)
+
+    assert parallel == small(3, workers=2)
+    assert parallel != small(3)
+    assert parallel.resellers == 300
+    assert parallel.distributors == 2 * (1 + 4)  # one eligible and four ineligible in each world
+    assert all(sum(month.values()) == 300 for month in parallel.plans_by_month)
+    assert sum(parallel.outcomes.values()) == parallel.steps
+
+
 def test_another_seed_gives_another_report() -> None:
     assert small(3) != small(4)
 
@@ -141,6 +152,8 @@ def test_a_scheduler_that_raises_is_reported_not_fatal(monkeypatch: pytest.Monke
 def test_nonsense_settings_are_refused() -> None:
     with pytest.raises(InvalidInput):
         Simulator(resellers=0)
+    with pytest.raises(InvalidInput):
+        Simulator(workers=0)
 
 
 def test_ten_thousand_resellers_over_twelve_months_with_faults_and_crashes_break_nothing() -> None:
@@ -157,7 +170,7 @@ def test_ten_thousand_resellers_over_twelve_months_with_faults_and_crashes_break
 
 
 def test_the_command_line_prints_the_report(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["--resellers", "150", "--months", "2", "--seed", "9"])
+    status = main(["--resellers", "150", "--months", "2", "--seed", "9", "--workers", "2"])
 
     out = capsys.readouterr().out
     assert status == 0

@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--fault-rate", type=float, default=0.03, help="chance of a fault (0.03)")
     parser.add_argument("--crash-rate", type=float, default=0.003, help="chance of a crash")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes, each simulating its share (1)"
+    )
     parser.add_argument("--no-faults", action="store_true", help="inject no backend faults")
     parser.add_argument("--no-crashes", action="store_true", help="inject no crashes")
     parser.add_argument(
@@ -61,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         fault_rate=args.fault_rate,
         crashes=not args.no_crashes,
         crash_rate=args.crash_rate,
+        workers=args.workers,
     )
     started, cpu = time.perf_counter(), time.process_time()
     report = simulator.run()

@@ -12,8 +12,11 @@ gives the same report.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import multiprocessing
 import random
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
@@ -189,7 +192,12 @@ class Simulator:
         check_every_step: check the invariants of the accounts each step touched (a full check
             always runs at the end).
         start: when the simulation starts.
-        sandbox: build the world with this (``Sandbox``'s own arguments); for tests.
+        workers: run in this many processes (one per core): the population is split into as
+            many independent worlds, each with its share of resellers and distributors and a
+            seed drawn from ``seed``, and their reports are added up. Another simulation than
+            with one worker, equally replayable.
+        sandbox: build the world with this (``Sandbox``'s own arguments); for tests. With
+            ``workers`` > 1 it must be picklable (a module-level function).
     """
 
     def __init__(
@@ -209,10 +217,13 @@ class Simulator:
         crash_rate: float = 0.003,
         check_every_step: bool = True,
         start: dt.datetime = DEFAULT_START,
+        workers: int = 1,
         sandbox: Callable[[int, dt.datetime], Sandbox] | None = None,
     ) -> None:
         if resellers < 1 or months < 1:
             raise InvalidInput("a simulation needs at least one reseller and one month")
+        if workers < 1:
+            raise InvalidInput("a simulation needs at least one worker")
         self.seed = seed
         self.resellers = resellers
         self.months = months
@@ -227,6 +238,7 @@ class Simulator:
         self.crash_rate = crash_rate
         self.check_every_step = check_every_step
         self.start = start
+        self.workers = workers
         self._make_sandbox = sandbox or _sandbox
         self.world: Sandbox | None = None
         """The ``Sandbox`` of the last run."""
@@ -234,7 +246,7 @@ class Simulator:
     def __repr__(self) -> str:
         return (
             f"Simulator(seed={self.seed}, resellers={self.resellers}, months={self.months}, "
-            f"faults={self.faults}, crashes={self.crashes})"
+            f"faults={self.faults}, crashes={self.crashes}, workers={self.workers})"
         )
 
     def run(self) -> SimulationReport:
@@ -244,9 +256,69 @@ class Simulator:
         until the next run.
         """
         self.world = None  # let the last run's world go before building the next one
+        if self.workers > 1 and self.resellers > 1:
+            return self._run_in_processes()
         run = _Run(self)
         self.world = run.sandbox
         return run.run()
+
+    def _shards(self) -> list[Simulator]:
+        count = min(self.workers, self.resellers)
+        seeds = random.Random(self.seed)  # noqa: S311 - seeds of a simulation
+        shards = []
+        for i in range(count):
+            shard = copy.copy(self)
+            shard.workers = 1
+            shard.seed = seeds.getrandbits(32)
+            shard.resellers = self.resellers // count + (i < self.resellers % count)
+            shard.distributors = max(
+                1, self.distributors // count + (i < self.distributors % count)
+            )
+            shards.append(shard)
+        return shards
+
+    def _run_in_processes(self) -> SimulationReport:
+        shards = self._shards()
+        # Forking is fast and safe while this process has no other thread; otherwise spawn.
+        fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        context = multiprocessing.get_context("fork" if fork else "spawn")
+        with context.Pool(len(shards)) as pool:
+            reports = pool.map(_run_shard, shards)
+        return _merge(self, reports)
+
+
+def _run_shard(shard: Simulator) -> SimulationReport:
+    return shard.run()
+
+
+def _add(mappings: Sequence[Mapping[str, int]]) -> dict[str, int]:
+    total: Counter[str] = Counter()
+    for mapping in mappings:
+        total.update(mapping)
+    return dict(sorted(total.items()))
+
+
+def _merge(sim: Simulator, reports: Sequence[SimulationReport]) -> SimulationReport:
+    """One report for the worlds a simulation ran in side by side."""
+    return SimulationReport(
+        seed=sim.seed,
+        resellers=sum(r.resellers for r in reports),
+        distributors=sum(r.distributors for r in reports),
+        months=sim.months,
+        steps=sum(r.steps for r in reports),
+        subscriptions=sum(r.subscriptions for r in reports),
+        outcomes=_add([r.outcomes for r in reports]),
+        events=_add([r.events for r in reports]),
+        plans_by_month=tuple(
+            _add(months) for months in zip(*(r.plans_by_month for r in reports), strict=True)
+        ),
+        emails_sent=sum(r.emails_sent for r in reports),
+        emails_by_kind=_add([r.emails_by_kind for r in reports]),
+        faults_injected=_add([r.faults_injected for r in reports]),
+        restarts=sum(r.restarts for r in reports),
+        awaiting_retry=sum(r.awaiting_retry for r in reports),
+        violations=tuple(f"world {i}: {v}" for i, r in enumerate(reports, 1) for v in r.violations),
+    )
 
 
 def _sandbox(seed: int, start: dt.datetime) -> Sandbox:
