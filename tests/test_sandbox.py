@@ -215,6 +215,26 @@ def test_advance_over_two_months_renews_each_term_at_its_own_end(sandbox: Sandbo
     assert sub.term.end == dt.datetime(2026, 4, 1, 9, 0, tzinfo=dt.UTC)
 
 
+def test_due_work_of_several_subscriptions_runs_in_time_order(sandbox: Sandbox) -> None:
+    early = sandbox.reseller(plan=Plan.FREE)  # term ends Feb 1
+    sandbox.advance(days=10)
+    late = sandbox.reseller(plan=Plan.FREE)  # term ends Feb 11
+
+    sandbox.advance_to(dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC))
+
+    renewals = [
+        (e.subscription_id, e.at.date().isoformat())
+        for e in sandbox.events
+        if isinstance(e, Renewed)
+    ]
+    assert renewals == [
+        ("sub_1", "2026-02-01"),
+        ("sub_2", "2026-02-11"),
+        ("sub_1", "2026-03-01"),
+    ]
+    assert early.id != late.id
+
+
 def test_scheduled_cancellation_and_alias_release_happen_in_one_advance(
     sandbox: Sandbox,
 ) -> None:
