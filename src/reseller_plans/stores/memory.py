@@ -3,25 +3,44 @@
 A unit of work stages its writes and applies them only when its ``with`` block ends normally,
 so a crash inside one leaves nothing behind, exactly as with a database. Units of work are
 serialized by a lock, so the store is safe to share between threads.
+
+The store keeps indexes so that its queries cost what a database's would with the right index,
+not a scan of everything it holds (a simulation keeps tens of thousands of subscriptions): the
+due time of each subscription (:func:`due_at`) in a sorted list, unsent outbox entries in order,
+outbox entries per subscription, and alias holds by expiry. It also keeps every event in the order
+it was committed (:meth:`InMemoryStore.events`), across subscriptions.
+
+It keeps histories and sent messages compact (events flattened into one list per subscription,
+message contexts as tuples of interned strings) and builds the objects again when they are read:
+what it returns is equal to what was stored, not the same object. A simulation of ten thousand
+resellers over a year keeps a quarter of a million events and tens of thousands of messages.
 """
 
 from __future__ import annotations
 
+import array
+import bisect
 import datetime as dt
+import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from operator import itemgetter
+from types import TracebackType
+
+import attrs
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, SyncStatus
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 
-__all__ = ["InMemoryStore", "due_at", "is_due"]
-
-_NOW = dt.datetime.min.replace(tzinfo=dt.UTC)
+__all__ = ["ALWAYS", "InMemoryStore", "due_at", "is_due"]
 
 _DELETED = object()
+_first = itemgetter(0)
+
+ALWAYS = dt.datetime.min.replace(tzinfo=dt.UTC)
+"""The due time of a subscription whose operation is in progress: due whenever asked."""
 
 
 def due_at(sub: Subscription) -> dt.datetime | None:
@@ -32,7 +51,7 @@ def due_at(sub: Subscription) -> dt.datetime | None:
     """
     op = sub.operation
     if op is not None:
-        return _NOW if op.sync is SyncStatus.IN_PROGRESS else None
+        return ALWAYS if op.sync is SyncStatus.IN_PROGRESS else None
     if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED):
         return None
     change = sub.pending_change
@@ -47,21 +66,98 @@ def is_due(sub: Subscription, now: dt.datetime) -> bool:
     return when is not None and when <= now
 
 
+_FrozenEntry = tuple[object, ...]
+"""An outbox entry as the store keeps it: one flat tuple of ``id``, ``subscription_id``, ``kind``,
+``to``, the context's keys (one shared tuple per shape of context), ``created_at``, ``sent_at``,
+``attempts``, ``last_error``, ``failed_permanently``, then the context's values, interned. A
+message context is a dict of a dozen strings, most of them the same in many messages (URLs, plan
+names, instants); kept as dicts they were the largest part of a simulation's memory."""
+
+_HEAD = 10  # the fields before the context's values
+
+
+def _thaw(frozen: _FrozenEntry) -> OutboxEntry:
+    eid, sid, kind, to, keys, created, sent, attempts, error, failed = frozen[:_HEAD]
+    context = dict(zip(keys, frozen[_HEAD:], strict=True))  # type: ignore[call-overload]
+    return OutboxEntry(eid, sid, kind, to, context, created, sent, attempts, error, failed)  # type: ignore[arg-type]
+
+
+_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+
+
+def _fields(cls: type[Event]) -> tuple[str, ...]:
+    """The fields of an event class after ``subscription_id`` and ``at``."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls))[2:]
+    return names
+
+
+def _encode(event: Event, flat: list[object]) -> int:
+    """Append ``event`` to its subscription's flat history (its class, ``at``, then its other
+    fields) and return where it starts. An event object costs 64 bytes and a list slot more than
+    its fields inline, and a long simulation keeps hundreds of thousands of them (every renewal
+    is one)."""
+    offset = len(flat)
+    cls = type(event)
+    flat.append(cls)
+    flat.append(event.at)
+    flat += [getattr(event, name) for name in _fields(cls)]
+    return offset
+
+
+def _decode(sid: str, flat: list[object], offset: int) -> Event:
+    cls: type[Event] = flat[offset]  # type: ignore[assignment]
+    end = offset + 2 + len(_FIELDS[cls])
+    return cls(sid, *flat[offset + 1 : end])  # type: ignore[arg-type]
+
+
+def _decode_all(sid: str, flat: list[object]) -> list[Event]:
+    events, offset, size = [], 0, len(flat)
+    while offset < size:
+        event = _decode(sid, flat, offset)
+        events.append(event)
+        offset += 2 + len(_FIELDS[type(event)])
+    return events
+
+
+def _unsent(entry: OutboxEntry) -> bool:
+    return entry.sent_at is None and not entry.failed_permanently
+
+
 class _MemoryUnitOfWork:
+    """One transaction: reads see the store plus this transaction's staged writes."""
+
+    __slots__ = ("_dirty", "_events", "_holds", "_idem", "_outbox", "_store", "_subs")
+
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
+        self._dirty = False  # most units of work only read: nothing to commit
         self._subs: dict[str, Subscription] = {}
         self._events: list[tuple[str, Sequence[Event]]] = []
         self._outbox: dict[str, OutboxEntry] = {}
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold | object] = {}
 
+    def __enter__(self) -> _MemoryUnitOfWork:
+        self._store._lock.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None and self._dirty:
+                self._commit()
+        finally:
+            self._store._lock.release()
+
     # subscriptions
     def get(self, subscription_id: str) -> Subscription | None:
         return self._subs.get(subscription_id) or self._store._subs.get(subscription_id)
-
-    def _all(self) -> dict[str, Subscription]:
-        return {**self._store._subs, **self._subs}
 
     def live_subscription_of(self, account_id: str) -> Subscription | None:
         for sid in self._store._by_account.get(account_id, ()):
@@ -83,6 +179,7 @@ class _MemoryUnitOfWork:
             raise ConcurrentUpdate(f"subscription {subscription.id} already exists")
         if subscription.is_live and self.live_subscription_of(subscription.account_id):
             raise ConcurrentUpdate(f"account {subscription.account_id} has a live subscription")
+        self._dirty = True
         self._subs[subscription.id] = subscription
         self._events.append((subscription.id, events))
 
@@ -92,39 +189,74 @@ class _MemoryUnitOfWork:
         current = self.get(subscription.id)
         if current is None or current.version != expected_version:
             raise ConcurrentUpdate(f"subscription {subscription.id} changed meanwhile")
+        self._dirty = True
         self._subs[subscription.id] = subscription
         self._events.append((subscription.id, events))
 
     def history(self, subscription_id: str) -> list[Event]:
         staged = [e for sid, events in self._events if sid == subscription_id for e in events]
-        return list(self._store._history.get(subscription_id, ())) + staged
+        flat = self._store._history.get(subscription_id)
+        committed = [] if flat is None else _decode_all(subscription_id, flat)
+        return committed + staged
 
     def due(self, now: dt.datetime, limit: int) -> list[str]:
-        due = [sid for sid, sub in self._all().items() if is_due(sub, now)]
+        store = self._store
+        staged = self._subs
+        due: list[str] = []
+        times = store._due_times
+        for i in range(bisect.bisect_right(times, now)):
+            due += store._due_at[times[i]]
+            if len(due) >= limit and not staged:
+                return due[:limit]
+        if staged:
+            due = [sid for sid in due if sid not in staged]
+            due += [sid for sid, sub in staged.items() if is_due(sub, now)]
         return due[:limit]
 
     # outbox
     def add_outbox(self, entry: OutboxEntry) -> None:
         if entry.id not in self._store._outbox and entry.id not in self._outbox:
+            self._dirty = True
             self._outbox[entry.id] = entry
 
+    def _entry(self, entry_id: str) -> OutboxEntry:
+        return self._outbox.get(entry_id) or _thaw(self._store._outbox[entry_id])
+
     def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
-        merged = {**self._store._outbox, **self._outbox}
-        unsent = [e for e in merged.values() if e.sent_at is None and not e.failed_permanently]
+        store = self._store
+        unsent: list[OutboxEntry] = []
+        for entry_id in store._unsent:
+            if len(unsent) >= limit:
+                return unsent
+            entry = self._entry(entry_id)
+            if _unsent(entry):
+                unsent.append(entry)
+        for entry_id, entry in self._outbox.items():
+            if entry_id not in store._unsent and _unsent(entry):
+                unsent.append(entry)
         return unsent[:limit]
 
     def update_outbox(self, entry: OutboxEntry) -> None:
+        self._dirty = True
         self._outbox[entry.id] = entry
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
-        merged = {**self._store._outbox, **self._outbox}
-        return [e for e in merged.values() if e.subscription_id == subscription_id]
+        store = self._store
+        ids = store._outbox_of.get(subscription_id, ())
+        entries = [self._entry(entry_id) for entry_id in ids]
+        entries += [
+            e
+            for entry_id, e in self._outbox.items()
+            if e.subscription_id == subscription_id and entry_id not in store._outbox
+        ]
+        return entries
 
     # idempotency
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self._idem.get((scope, key)) or self._store._idem.get((scope, key))
 
     def put_idempotency(self, record: IdempotencyRecord) -> None:
+        self._dirty = True
         self._idem[(record.scope, record.key)] = record
 
     # alias holds
@@ -135,57 +267,199 @@ class _MemoryUnitOfWork:
         return self._store._holds.get(alias)
 
     def put_alias_hold(self, hold: AliasHold) -> None:
+        self._dirty = True
         self._holds[hold.alias] = hold
 
     def delete_alias_hold(self, alias: str) -> None:
+        self._dirty = True
         self._holds[alias] = _DELETED
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
-        aliases = set(self._store._holds) | set(self._holds)
+        expiries = self._store._expiries
+        end = bisect.bisect_right(expiries, now, key=_first)
+        aliases = {alias for _, alias in expiries[:end]} | set(self._holds)
         holds = [self.get_alias_hold(a) for a in sorted(aliases)]
         return [h for h in holds if h is not None and h.until is not None and h.until <= now]
 
     def _commit(self) -> None:
         store = self._store
-        for sid, sub in self._subs.items():
-            if sid not in store._subs:
-                store._by_account.setdefault(sub.account_id, []).append(sid)
-            store._subs[sid] = sub
+        if self._subs:
+            for sid, sub in self._subs.items():
+                before = store._subs.get(sid)
+                if before is None:
+                    store._by_account.setdefault(sub.account_id, []).append(sid)
+                store._subs[sid] = sub
+                store._reindex(sid, before, sub)
         for sid, events in self._events:
-            store._history.setdefault(sid, []).extend(events)
-        store._outbox.update(self._outbox)
-        store._idem.update(self._idem)
-        for alias, hold in self._holds.items():
-            if isinstance(hold, AliasHold):
-                store._holds[alias] = hold
-            else:
-                store._holds.pop(alias, None)
+            if events:
+                flat = store._history.get(sid)
+                if flat is None:
+                    flat = store._history[sid] = []
+                log, offsets = store._log, store._log_offsets
+                for event in events:
+                    offsets.append(_encode(event, flat))
+                    log.append(sid)
+        if self._outbox:
+            for entry_id, entry in self._outbox.items():
+                if entry_id not in store._outbox:
+                    store._outbox_of.setdefault(entry.subscription_id, []).append(entry_id)
+                store._outbox[entry_id] = store._freeze(entry)
+                if _unsent(entry):
+                    store._unsent[entry_id] = None
+                else:
+                    store._unsent.pop(entry_id, None)
+        if self._idem:
+            store._idem.update(self._idem)
+        if self._holds:
+            for alias, hold in self._holds.items():
+                previous = store._holds.get(alias)
+                if previous is not None and previous.until is not None:
+                    expiries = store._expiries
+                    del expiries[bisect.bisect_left(expiries, (previous.until, alias))]
+                if isinstance(hold, AliasHold):
+                    store._holds[alias] = hold
+                    if hold.until is not None:
+                        bisect.insort(store._expiries, (hold.until, alias))
+                else:
+                    store._holds.pop(alias, None)
 
 
 class InMemoryStore:
     """A ``Store`` in memory. Survives the ``ResellerPlans`` objects that use it, so a test can
     discard a service mid-saga and resume with a new one over the same store.
+
+    Besides the ``Store`` port it answers the questions a test harness asks of the whole store:
+    :meth:`next_due_after` (when is the next scheduled work), :meth:`events` (every event, in
+    commit order), :meth:`subscriptions` and :meth:`alias_holds`.
     """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._subs: dict[str, Subscription] = {}
         self._by_account: dict[str, list[str]] = {}
-        self._history: dict[str, list[Event]] = {}
-        self._outbox: dict[str, OutboxEntry] = {}
+        self._history: dict[str, list[object]] = {}
+        """Subscription id → its events, flat (see ``_encode``)."""
+        self._log: list[str] = []
+        """The subscription id of every event, in commit order (the events are in ``_history``)."""
+        self._log_offsets = array.array("I")
+        """Where each event of ``_log`` starts in its subscription's ``_history``."""
+        self._due_times: list[dt.datetime] = []
+        """Every instant at which some subscription is due, sorted."""
+        self._due_at: dict[dt.datetime, dict[str, None]] = {}
+        """Due instant → the ids of the subscriptions due then, in the order they became so."""
+        self._outbox: dict[str, _FrozenEntry] = {}
+        """Outbox entries by id, kept compact (see ``_freeze``)."""
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """One copy of each tuple of context keys and of recipients."""
+        self._outbox_of: dict[str, list[str]] = {}
+        self._unsent: dict[str, None] = {}
+        """Ids of the outbox entries not yet sent nor refused for good, oldest first."""
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold] = {}
+        self._expiries: list[tuple[dt.datetime, str]] = []
+        """(until, alias) of every alias hold with an end, sorted."""
 
-    @contextmanager
-    def unit_of_work(self) -> Iterator[_MemoryUnitOfWork]:
-        """One transaction: staged writes are applied when the block ends normally."""
-        with self._lock:
-            uow = _MemoryUnitOfWork(self)
-            yield uow
-            uow._commit()
+    def unit_of_work(self) -> _MemoryUnitOfWork:
+        """Open one transaction (a context manager: it commits when the block ends normally)."""
+        return _MemoryUnitOfWork(self)
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def _freeze(self, entry: OutboxEntry) -> _FrozenEntry:
+        context = entry.context
+        keys = tuple(context)
+        keys = self._shared.setdefault(keys, keys)
+        to = self._shared.setdefault(entry.to, entry.to)
+        head = (
+            entry.id,
+            entry.subscription_id,
+            entry.kind,
+            to,
+            keys,
+            entry.created_at,
+            entry.sent_at,
+            entry.attempts,
+            entry.last_error,
+            entry.failed_permanently,
+        )
+        return head + tuple([sys.intern(v) if type(v) is str else v for v in context.values()])
+
+    def _reindex(self, sid: str, before: Subscription | None, after: Subscription) -> None:
+        old = None if before is None else due_at(before)
+        new = due_at(after)
+        if old == new:
+            return
+        buckets = self._due_at
+        if old is not None:
+            bucket = buckets[old]
+            del bucket[sid]
+            if not bucket:
+                del buckets[old]
+                times = self._due_times
+                del times[bisect.bisect_left(times, old)]
+        if new is not None:
+            bucket = buckets.get(new)  # type: ignore[assignment]
+            if bucket is None:
+                buckets[new] = {sid: None}
+                bisect.insort(self._due_times, new)
+            else:
+                bucket[sid] = None
+
+    # ------------------------------------------------------------------ for test harnesses
+
+    def next_due_after(self, when: dt.datetime) -> dt.datetime | None:
+        """The earliest instant strictly after ``when`` at which ``run_due`` will find scheduled
+        work: a pending change taking effect, a term ending or an alias hold expiring. None when
+        nothing is scheduled after ``when``. (Work already due at ``when``, such as an operation
+        in progress, is not "after" it.)
+        """
+        with self._lock:
+            found: dt.datetime | None = None
+            times = self._due_times
+            i = bisect.bisect_right(times, when)
+            if i < len(times):
+                found = times[i]
+            expiries = self._expiries
+            j = bisect.bisect_right(expiries, when, key=_first)
+            if j < len(expiries) and (found is None or expiries[j][0] < found):
+                found = expiries[j][0]
+            return found
+
+    def has_due_work(self, now: dt.datetime) -> bool:
+        """Whether ``run_due(now)`` would find anything to do: a subscription due by ``now``
+        (an operation in progress always is), an unsent message, or an alias hold expired by
+        ``now``."""
+        with self._lock:
+            times, expiries = self._due_times, self._expiries
+            return bool(
+                (times and times[0] <= now) or self._unsent or (expiries and expiries[0][0] <= now)
+            )
+
+    def events(self, since: int = 0) -> list[Event]:
+        """Every event of every subscription in the order they were committed, from position
+        ``since`` on."""
+        with self._lock:
+            history, offsets = self._history, self._log_offsets
+            return [
+                _decode(sid, history[sid], offsets[i])
+                for i, sid in enumerate(self._log[since:], since)
+            ]
+
+    @property
+    def event_count(self) -> int:
+        """How many events were committed so far (a position for :meth:`events`)."""
+        return len(self._log)
+
+    def subscriptions(self) -> list[Subscription]:
+        """Every subscription, in the order they were created."""
+        with self._lock:
+            return list(self._subs.values())
+
+    def alias_holds(self) -> list[AliasHold]:
+        """Every alias hold, ordered by alias."""
+        with self._lock:
+            return [self._holds[alias] for alias in sorted(self._holds)]
 
     def __repr__(self) -> str:
         return f"InMemoryStore(subscriptions={len(self._subs)})"

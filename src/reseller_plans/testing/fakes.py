@@ -8,6 +8,7 @@ service see what a real backend would do. Each operation first consults the shar
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterator
 
 import attrs
@@ -20,6 +21,7 @@ from reseller_plans.domain.accounts import (
 )
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import AliasTaken, InvalidInput, NotFound
+from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
 from reseller_plans.ports import EmailMessage, PlanOrder
 from reseller_plans.testing.faults import Faults
@@ -260,19 +262,37 @@ class FakeStorefront:
 
 
 class InMemoryMailer:
-    """Keeps every message it is asked to send, in order."""
+    """Keeps every message it is asked to send, in order.
 
-    def __init__(self, faults: Faults | None = None) -> None:
+    Args:
+        faults: the fault script it consults before each send (operation ``"mailer.send"``).
+        keep_messages: keep the messages themselves in ``sent`` (True); a long simulation that
+            only needs to know what was sent passes False and reads ``counts``.
+    """
+
+    def __init__(self, faults: Faults | None = None, *, keep_messages: bool = True) -> None:
         self.faults = faults or Faults()
         self.sent: list[EmailMessage] = []
+        self.counts: Counter[str] = Counter()
+        """Message id → how many times a message with that id was sent."""
+        self.kinds: Counter[MessageKind] = Counter()
+        """Message kind → how many were sent."""
+        self.keep_messages = keep_messages
 
     def send(self, message: EmailMessage) -> None:
         self.faults.before("mailer.send")
-        self.sent.append(message)
+        self.counts[message.message_id] += 1
+        self.kinds[message.kind] += 1
+        if self.keep_messages:
+            self.sent.append(message)
 
     def to(self, address: str) -> list[EmailMessage]:
         """The messages sent to ``address``."""
         return [m for m in self.sent if address in m.to]
 
+    def of_kind(self, kind: MessageKind) -> list[EmailMessage]:
+        """The messages of one kind."""
+        return [m for m in self.sent if m.kind is kind]
+
     def __repr__(self) -> str:
-        return f"InMemoryMailer(sent={len(self.sent)})"
+        return f"InMemoryMailer(sent={self.counts.total()})"
