@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from reseller_plans import IllegalTransition, Plan, SubscriptionStatus
-from reseller_plans.testing import InvariantViolation, Sandbox
+from reseller_plans import Plan, SubscriptionStatus
+from reseller_plans.testing import Sandbox
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IllegalTransition,
-    reason="service._work_on starts the scheduled plan change of a suspended subscription; "
-    "lifecycle has no CHANGE_PLAN row for SUSPENDED, so saga.record raises at the last step",
-)
 def test_a_downgrade_scheduled_before_a_suspension_does_not_break_run_due() -> None:
     sandbox = Sandbox()
     reseller = sandbox.reseller(plan=Plan.STANDARD)
@@ -36,12 +30,6 @@ def test_a_downgrade_scheduled_before_a_suspension_does_not_break_run_due() -> N
     sandbox.check_invariants()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvariantViolation,
-    reason="service._call releases the alias after any compensation on the platform "
-    "(SUSPEND_ON_PLATFORM, RESUME_ON_PLATFORM), not only after cancelling an activation's order",
-)
 @pytest.mark.parametrize(
     ("command", "failing"),
     [

@@ -86,7 +86,7 @@ from reseller_plans.ports import (
     SystemClock,
     UnitOfWork,
 )
-from reseller_plans.stores.memory import is_due
+from reseller_plans.stores.memory import applicable_change, is_due
 
 __all__ = ["DueReport", "MessageRenderer", "RenderedMessage", "ResellerPlans"]
 
@@ -725,8 +725,7 @@ class ResellerPlans:
             before = sub.version
             if sub.operation is not None:
                 sub = self._drive(subscription_id, now=now, send=False)
-            elif sub.pending_change is not None and sub.pending_change.effective_at <= now:
-                change = sub.pending_change
+            elif (change := applicable_change(sub)) is not None and change.effective_at <= now:
                 if change.kind is PendingKind.CANCELLATION:
                     started = saga.start(sub, OperationKind.CANCELLATION)
                 else:
@@ -876,7 +875,7 @@ class ResellerPlans:
                     StepAction.CANCEL_ON_PLATFORM: bss.cancel_subscription,
                 }[action]
                 call(pid, idempotency_key=key)
-            if step.compensation and sub.alias is not None:
+            if action is StepAction.CANCEL_ON_PLATFORM and step.compensation and sub.alias:
                 # Undoing the order of an activation: the alias went with the order line.
                 storefront.release_alias(sub.alias, account_id=sub.account_id)
         elif action is StepAction.QUEUE_EMAIL:

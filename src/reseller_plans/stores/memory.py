@@ -31,16 +31,37 @@ import attrs
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, SyncStatus
+from reseller_plans.domain.subscription import (
+    PendingChange,
+    PendingKind,
+    Subscription,
+    SubscriptionStatus,
+    SyncStatus,
+)
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 
-__all__ = ["ALWAYS", "InMemoryStore", "due_at", "is_due"]
+__all__ = ["ALWAYS", "InMemoryStore", "applicable_change", "due_at", "is_due"]
 
 _DELETED = object()
 _first = itemgetter(0)
 
 ALWAYS = dt.datetime.min.replace(tzinfo=dt.UTC)
 """The due time of a subscription whose operation is in progress: due whenever asked."""
+
+
+def applicable_change(sub: Subscription) -> PendingChange | None:
+    """The scheduled change that may apply in the subscription's state, if any.
+
+    A scheduled plan change waits while the subscription is suspended (the term still renews
+    or ends); it applies when the subscription is resumed. A scheduled cancellation applies
+    whatever the state.
+    """
+    change = sub.pending_change
+    if change is None:
+        return None
+    if change.kind is PendingKind.PLAN_CHANGE and sub.status is not SubscriptionStatus.ACTIVE:
+        return None
+    return change
 
 
 def due_at(sub: Subscription) -> dt.datetime | None:
@@ -54,7 +75,7 @@ def due_at(sub: Subscription) -> dt.datetime | None:
         return ALWAYS if op.sync is SyncStatus.IN_PROGRESS else None
     if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED):
         return None
-    change = sub.pending_change
+    change = applicable_change(sub)
     if change is not None and change.effective_at < sub.term.end:
         return change.effective_at
     return sub.term.end
@@ -333,7 +354,13 @@ class InMemoryStore:
     commit order), :meth:`subscriptions` and :meth:`alias_holds`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_sent_context: bool = True) -> None:
+        """Args:
+        keep_sent_context: keep the context of messages once sent. Simulations of thousands
+            of resellers turn it off: a sent message is never rendered again, and its context
+            was the largest part of their memory (``outbox_of`` then gives it empty).
+        """
+        self._keep_sent_context = keep_sent_context
         self._lock = threading.RLock()
         self._subs: dict[str, Subscription] = {}
         self._by_account: dict[str, list[str]] = {}
@@ -368,6 +395,8 @@ class InMemoryStore:
 
     def _freeze(self, entry: OutboxEntry) -> _FrozenEntry:
         context = entry.context
+        if entry.sent_at is not None and not self._keep_sent_context:
+            context = {}
         keys = tuple(context)
         keys = self._shared.setdefault(keys, keys)
         to = self._shared.setdefault(entry.to, entry.to)

@@ -162,7 +162,7 @@ class Sandbox:
         self.bss = FakeBSS(self.faults)
         self.storefront = FakeStorefront(self.bss, self.faults)
         self.mailer = InMemoryMailer(self.faults, keep_messages=keep_messages)
-        self.store = InMemoryStore()
+        self.store = InMemoryStore(keep_sent_context=keep_messages)
         self.restarts = 0
         self._templates = templates
         self._alias_hold = alias_hold

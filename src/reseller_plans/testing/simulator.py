@@ -523,6 +523,7 @@ class _Run:
             return
         rng = self.rng
         roll = rng.random()
+        choices: tuple[tuple[float, str], ...]
         if sub.provisioning_failed:
             action = "retry" if roll < 0.8 else "cancel_now"
         elif sub.status is SubscriptionStatus.PENDING:
@@ -530,9 +531,10 @@ class _Run:
         elif sub.status is SubscriptionStatus.SUSPENDED:
             action = "resume" if roll < 0.7 else "cancel_now"
         elif sub.pending_change is not None:
-            action = "withdraw" if roll < 0.5 else ("cancel_at_term_end" if roll < 0.7 else "")
+            choices = ((0.4, "withdraw"), (0.55, "cancel_at_term_end"), (0.7, "suspend"))
+            action = next((a for p, a in choices if roll < p), "")
         elif sub.plan is Plan.FREE:
-            choices: tuple[tuple[float, str], ...] = (
+            choices = (
                 (0.35, "upgrade_to_standard"),
                 (0.5, "cancel_now"),
                 (0.65, "cancel_at_term_end"),
