@@ -166,7 +166,14 @@ class Model:
         if op is not None:
             return IllegalTransition
         changes = (Trigger.CHANGE_PLAN, Trigger.SCHEDULE_PLAN_CHANGE, Trigger.SCHEDULE_CANCELLATION)
-        if trigger in changes and pending:
+        due_change_carried_out = (
+            trigger is Trigger.CHANGE_PLAN
+            and len(pending) == 1
+            and pending[0][0] is PendingKind.PLAN_CHANGE
+            and pending[0][2] is plan
+            and pending[0][1] <= now
+        )
+        if trigger in changes and pending and not due_change_carried_out:
             return ChangePending
         if trigger in (Trigger.CHANGE_PLAN, Trigger.SCHEDULE_PLAN_CHANGE) and (
             plan in (None, Plan.BASIC, self.plan)
