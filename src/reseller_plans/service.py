@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
@@ -92,6 +92,7 @@ __all__ = ["DueReport", "MessageRenderer", "RenderedMessage", "ResellerPlans"]
 
 logger = get_logger("service")
 
+_UNREAD: Any = object()  # "not read yet", where None is a value read
 _MAX_STEPS = 64  # far more than any operation has; a guard against a loop, never reached
 
 
@@ -262,7 +263,9 @@ class ResellerPlans:
         account = self.bss.get_account(account_id)
         distributor_id = actor.id if actor.is_distributor else account.distributor_id
         distributor = self.bss.get_distributor(distributor_id)
-        return self._eligibility(distributor, account, target, alias)
+        with self.store.unit_of_work() as uow:
+            live = uow.live_subscription_of(account.id)
+        return self._eligibility(distributor, account, target, alias, live=live)
 
     def _eligibility(
         self,
@@ -270,9 +273,9 @@ class ResellerPlans:
         account: ResellerAccount,
         plan: Plan,
         alias: str | StorefrontAlias | None,
+        *,
+        live: Subscription | None,
     ) -> EligibilityReport:
-        with self.store.unit_of_work() as uow:
-            live = uow.live_subscription_of(account.id)
         current = account.plan if live is None else live.effective_plan
         report = check_eligibility(
             distributor, attrs.evolve(account, plan=current), plan, alias=alias
@@ -297,9 +300,12 @@ class ResellerPlans:
                 )
         return report
 
-    def _alias_available(self, alias: StorefrontAlias, account_id: str) -> bool:
-        with self.store.unit_of_work() as uow:
-            hold = uow.get_alias_hold(alias.value)
+    def _alias_available(
+        self, alias: StorefrontAlias, account_id: str, *, hold: AliasHold | None = _UNREAD
+    ) -> bool:
+        if hold is _UNREAD:
+            with self.store.unit_of_work() as uow:
+                hold = uow.get_alias_hold(alias.value)
         if hold is not None and hold.account_id != account_id:
             return False
         return self.storefront.is_alias_free(alias, account_id=account_id)
@@ -372,8 +378,9 @@ class ResellerPlans:
         account = self.bss.get_account(account_id)
         if actor.is_distributor and account.distributor_id != actor.id:
             raise Forbidden(f"account {account_id} is not a reseller of distributor {actor.id}")
-        with self.store.unit_of_work() as uow:
+        with self.store.unit_of_work() as uow:  # one read of what the store knows
             live = uow.live_subscription_of(account_id)
+            hold = None if parsed_alias is None else uow.get_alias_hold(parsed_alias.value)
         if live is not None and live.status is SubscriptionStatus.PENDING:
             raise IllegalTransition("pending", "upgrade", "an upgrade of this account is under way")
         if live is not None and live.effective_plan is Plan.FREE and target is Plan.STANDARD:
@@ -405,10 +412,10 @@ class ResellerPlans:
             raise StorefrontAlias.missing()
 
         distributor = self.bss.get_distributor(account.distributor_id)
-        report = self._eligibility(distributor, account, target, None)
+        report = self._eligibility(distributor, account, target, None, live=live)
         if not report.eligible:
             raise NotEligible(report)
-        if not self._alias_available(parsed_alias, account_id):
+        if not self._alias_available(parsed_alias, account_id, hold=hold):
             raise AliasTaken(parsed_alias.value)
 
         now = self.clock.now()
@@ -991,14 +998,15 @@ class ResellerPlans:
 
     def _send_outbox_of(self, subscription_id: str) -> Subscription:
         with self.store.unit_of_work() as uow:
+            sub = self._load(uow, subscription_id)
             entries = [
                 e
                 for e in uow.outbox_of(subscription_id)
                 if e.sent_at is None and not e.failed_permanently
             ]
-        for entry in entries:
+        for entry in entries:  # sending changes the outbox, never the subscription
             self._send(entry)
-        return self.get(subscription_id)
+        return sub
 
     def _send_outbox(self) -> tuple[int, int]:
         sent = failed = 0
