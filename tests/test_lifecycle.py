@@ -135,7 +135,8 @@ def _withdraw(source: SubscriptionStatus) -> Scenario:
 
 
 def _renew(source: SubscriptionStatus) -> Scenario:
-    term = Term(TERM_END, add_months(TERM_END, 1))
+    anchor = make_subscription(source).term.start.day
+    term = Term(TERM_END, add_months(TERM_END, 1), anchor_day=anchor)
     events = (Renewed(SID, TERM_END, term.end),)
     return Scenario(make_subscription(source), ctx(TERM_END), events, {"term": term})
 
@@ -483,7 +484,7 @@ def test_an_annual_subscription_renews_for_twelve_months() -> None:
     assert sub.term.end == dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.UTC)
     renewed = lifecycle.apply(sub, Trigger.RENEW, ctx(sub.term.end)).subscription
     assert renewed.term == Term(
-        sub.term.end, dt.datetime(2027, 1, 15, 9, 30, tzinfo=dt.UTC), BillingCycle.ANNUAL, True
+        sub.term.end, dt.datetime(2027, 1, 15, 9, 30, tzinfo=dt.UTC), BillingCycle.ANNUAL, True, 15
     )
 
 
@@ -540,7 +541,8 @@ def test_a_term_lasts_its_billing_cycle(cycle: BillingCycle, months: int) -> Non
     assert cycle.months == months
     assert (term.start, term.end) == (start, add_months(start, months))
     assert term.auto_renew is False
-    assert term.renewed() == Term(term.end, add_months(term.end, months), cycle, False)
+    renewed = Term(term.end, add_months(term.end, months, start.day), cycle, False, start.day)
+    assert term.renewed() == renewed
 
 
 def test_a_monthly_term_from_january_31_ends_on_the_last_day_of_february() -> None:
@@ -620,3 +622,13 @@ def test_domain_enums_hash_like_their_identity_and_survive_pickling() -> None:
     for member in (*SubscriptionStatus, *Plan, *lifecycle.Trigger):
         assert hash(member) == object.__hash__(member)
         assert pickle.loads(pickle.dumps(member)) is member  # noqa: S301 - our own bytes
+
+
+def test_terms_keep_the_day_of_the_month_they_started_on() -> None:
+    term = Term.starting(dt.datetime(2026, 1, 31, 9, tzinfo=dt.UTC))
+    ends = []
+    for _ in range(5):
+        ends.append(term.end.date().isoformat())
+        term = term.renewed()
+    # a short month ends on its last day without pulling later terms earlier
+    assert ends == ["2026-02-28", "2026-03-31", "2026-04-30", "2026-05-31", "2026-06-30"]

@@ -103,14 +103,15 @@ def model_undo(action: StepAction, previous: Plan) -> StepAction | None:
     }.get(action)
 
 
-def model_month_end(when: dt.datetime, months: int) -> dt.datetime:
-    """``when`` plus calendar months, one month at a time, clamped to the month's last day."""
+def model_month_end(when: dt.datetime, months: int, day: int | None = None) -> dt.datetime:
+    """``when`` plus calendar months, one month at a time, on ``day`` (default ``when``'s)
+    clamped to the month's last day."""
     year, month = when.year, when.month
     for _ in range(months):
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     first_of_next = dt.date(year + (month == 12), month % 12 + 1, 1)
     last_day = (first_of_next - dt.timedelta(days=1)).day
-    return when.replace(year=year, month=month, day=min(when.day, last_day))
+    return when.replace(year=year, month=month, day=min(day or when.day, last_day))
 
 
 @dataclass
@@ -451,7 +452,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         if self._expect(Trigger.RENEW, self._ctx(), refusal):
             result = lifecycle.apply(self.sub, Trigger.RENEW, self._ctx())
             self._commit(result.subscription)
-            self.model.term_end = model_month_end(self.model.term_end, self.model.months)
+            self.model.term_end = model_month_end(self.model.term_end, self.model.months, START.day)
             assert [e.name for e in result.events] == ["Renewed"]
 
     @rule()

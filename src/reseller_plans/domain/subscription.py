@@ -88,34 +88,46 @@ class Channel(DomainEnum):
     """The platform called our service manager (the order already exists there)."""
 
 
-def add_months(when: dt.datetime, months: int) -> dt.datetime:
-    """``when`` plus whole calendar months, clamping the day (Jan 31 + 1 month = Feb 28/29)."""
+def add_months(when: dt.datetime, months: int, day: int | None = None) -> dt.datetime:
+    """``when`` plus whole calendar months, clamping the day (Jan 31 + 1 month = Feb 28/29).
+
+    ``day`` asks for that day of the month instead of ``when``'s (clamped the same way).
+    """
     month_index = when.month - 1 + months
     year = when.year + month_index // 12
     month = month_index % 12 + 1
-    day = min(when.day, calendar.monthrange(year, month)[1])
+    day = min(day or when.day, calendar.monthrange(year, month)[1])
     return when.replace(year=year, month=month, day=day)
 
 
 @attrs.frozen
 class Term:
-    """The current billing term."""
+    """The current billing term.
+
+    ``anchor_day`` is the day of the month the subscription started on: terms end on it, or on
+    the month's last day when the month is shorter (Jan 31, Feb 28, Mar 31, …), so a short month
+    does not pull every later term end earlier.
+    """
 
     start: dt.datetime
     end: dt.datetime
     cycle: BillingCycle = BillingCycle.MONTHLY
     auto_renew: bool = True
+    anchor_day: int = 0
+    """0: the day of ``start``."""
 
     @classmethod
     def starting(
         cls, start: dt.datetime, cycle: BillingCycle = BillingCycle.MONTHLY, auto_renew: bool = True
     ) -> Term:
         """The first term of a subscription starting at ``start``."""
-        return cls(start, add_months(start, cycle.months), cycle, auto_renew)
+        return cls(start, add_months(start, cycle.months), cycle, auto_renew, start.day)
 
     def renewed(self) -> Term:
         """The next term, of the same cycle, starting where this one ends."""
-        return Term(self.end, add_months(self.end, self.cycle.months), self.cycle, self.auto_renew)
+        anchor = self.anchor_day or self.start.day
+        end = add_months(self.end, self.cycle.months, anchor)
+        return Term(self.end, end, self.cycle, self.auto_renew, anchor)
 
 
 class PendingKind(DomainEnum):

@@ -61,6 +61,7 @@ def subscription_to_dict(sub: Subscription) -> dict[str, Any]:
             "end": _time(sub.term.end),
             "cycle": sub.term.cycle.value,
             "auto_renew": sub.term.auto_renew,
+            "anchor_day": sub.term.anchor_day,
         },
         "channel": sub.channel.value,
         "pending_change": None
@@ -105,7 +106,13 @@ def subscription_from_dict(data: dict[str, Any]) -> Subscription:
         plan=Plan(data["plan"]),
         alias=None if data["alias"] is None else StorefrontAlias(data["alias"]),
         status=SubscriptionStatus(data["status"]),
-        term=Term(start, end, BillingCycle(term["cycle"]), bool(term["auto_renew"])),
+        term=Term(
+            start,
+            end,
+            BillingCycle(term["cycle"]),
+            bool(term["auto_renew"]),
+            int(term.get("anchor_day", 0)),  # documents written before anchor days: 0
+        ),
         channel=Channel(data["channel"]),
         pending_change=None
         if change is None
