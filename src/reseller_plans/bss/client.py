@@ -21,7 +21,7 @@ from reseller_plans.domain.accounts import ServiceManagerState as SMState
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import InvalidAlias, PermanentBackendError
 from reseller_plans.domain.plans import Plan
-from reseller_plans.http.client import BackendClient, Timeouts, path_segment
+from reseller_plans.http.client import BackendAdapter, BackendClient, Timeouts, path_segment
 from reseller_plans.http.errors import BackendNotFound
 from reseller_plans.http.payload import Payload, wire_id
 from reseller_plans.http.retry import RetryPolicy
@@ -48,7 +48,7 @@ class PlatformSubscription:
     product_id: str | None = None
 
 
-class BSSClient:
+class BSSClient(BackendAdapter):
     """The ``BSS`` port over HTTP.
 
     Args:
@@ -121,21 +121,6 @@ class BSSClient:
     def token_fetches(self) -> int:
         """How many bearer tokens this client fetched so far."""
         return self._grant.fetches
-
-    def close(self) -> None:
-        """Close the connections (an injected ``httpx.Client`` is left to its owner)."""
-        self.backend.close()
-
-    @property
-    def closed(self) -> bool:
-        """True once the HTTP client is closed."""
-        return self.backend.closed
-
-    def __enter__(self) -> BSSClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"BSSClient(base_url={self.backend.base_url!r}, grant={self._grant!r})"

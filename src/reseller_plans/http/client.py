@@ -22,7 +22,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, Final, NoReturn, Protocol
+from typing import Any, Final, NoReturn, Protocol, Self
 from urllib.parse import quote, urlsplit
 
 import attrs
@@ -46,6 +46,7 @@ from reseller_plans.logs import Secret, get_logger
 from reseller_plans.ports import Clock, SystemClock
 
 __all__ = [
+    "BackendAdapter",
     "IDEMPOTENCY_HEADER",
     "IDEMPOTENT_METHODS",
     "ApiKeyAuth",
@@ -581,3 +582,25 @@ class _Call:
     can_retry: bool
     authenticate: bool
     accept: frozenset[int]
+
+
+class BackendAdapter:
+    """What every HTTP adapter does with its ``BackendClient``: close it, say whether it is
+    closed, and serve as a context manager that closes it."""
+
+    backend: BackendClient
+
+    def close(self) -> None:
+        """Close the connections (an injected ``httpx.Client`` is left to its owner)."""
+        self.backend.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once the HTTP client is closed."""
+        return self.backend.closed
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -20,7 +20,13 @@ import httpx
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import AliasTaken
 from reseller_plans.domain.plans import Plan
-from reseller_plans.http.client import ApiKeyAuth, BackendClient, Timeouts, path_segment
+from reseller_plans.http.client import (
+    ApiKeyAuth,
+    BackendAdapter,
+    BackendClient,
+    Timeouts,
+    path_segment,
+)
 from reseller_plans.http.payload import wire_id
 from reseller_plans.http.retry import RetryPolicy
 from reseller_plans.logs import Secret
@@ -34,7 +40,7 @@ def _new_key() -> str:
     return uuid.uuid4().hex
 
 
-class StorefrontClient:
+class StorefrontClient(BackendAdapter):
     """The ``Storefront`` port over HTTP.
 
     Args:
@@ -76,21 +82,6 @@ class StorefrontClient:
             http_client=http_client,
             transport=transport,
         )
-
-    def close(self) -> None:
-        """Close the connections (an injected ``httpx.Client`` is left to its owner)."""
-        self.backend.close()
-
-    @property
-    def closed(self) -> bool:
-        """True once the HTTP client is closed."""
-        return self.backend.closed
-
-    def __enter__(self) -> StorefrontClient:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"StorefrontClient(base_url={self.backend.base_url!r})"
