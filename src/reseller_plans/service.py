@@ -141,6 +141,29 @@ class _Draft:
     context: dict[str, str] = attrs.field(factory=dict)
 
 
+class _Reads:
+    """The BSS reads of one command: each account and distributor profile is read once, then
+    reused by every step that needs it (eligibility, then the email's context)."""
+
+    def __init__(self, bss: BSS) -> None:
+        self._bss = bss
+        self._accounts: dict[str, ResellerAccount] = {}
+        self._distributors: dict[str, DistributorProfile] = {}
+
+    def account(self, account_id: str) -> ResellerAccount:
+        account = self._accounts.get(account_id)
+        if account is None:
+            account = self._accounts[account_id] = self._bss.get_account(account_id)
+        return account
+
+    def distributor(self, distributor_id: str) -> DistributorProfile:
+        profile = self._distributors.get(distributor_id)
+        if profile is None:
+            profile = self._bss.get_distributor(distributor_id)
+            self._distributors[distributor_id] = profile
+        return profile
+
+
 class ResellerPlans:
     """Reseller plans, embedded: commands, authorization, idempotency and the saga driver.
 
@@ -375,7 +398,8 @@ class ResellerPlans:
         # A rolled-back activation left nothing behind, so the same request (the platform's
         # Retry, an operator's rerun) is tried afresh; the key then points to the new attempt.
 
-        account = self.bss.get_account(account_id)
+        reads = _Reads(self.bss)
+        account = reads.account(account_id)
         if actor.is_distributor and account.distributor_id != actor.id:
             raise Forbidden(f"account {account_id} is not a reseller of distributor {actor.id}")
         with self.store.unit_of_work() as uow:  # one read of what the store knows
@@ -400,6 +424,7 @@ class ResellerPlans:
                 fingerprint,
                 platform_initiated=channel is Channel.PLATFORM,
                 platform_subscription_id=platform_subscription_id,
+                reads=reads,
             )
         if live is not None and plan_move(live.effective_plan, target).legal:
             raise IllegalTransition(
@@ -411,7 +436,7 @@ class ResellerPlans:
         if parsed_alias is None:
             raise StorefrontAlias.missing()
 
-        distributor = self.bss.get_distributor(account.distributor_id)
+        distributor = reads.distributor(account.distributor_id)
         report = self._eligibility(distributor, account, target, None, live=live)
         if not report.eligible:
             raise NotEligible(report)
@@ -444,7 +469,7 @@ class ResellerPlans:
             uow.add(sub, (Requested(sub.id, now, account_id, target, channel.value),))
             self._remember(uow, actor, idempotency_key, fingerprint, sub.id, now)
         logger.info("upgrade of %s to %s requested as %s", account_id, target.value, sub.id)
-        return self._drive(sub.id)
+        return self._drive(sub.id, reads=reads)
 
     def change_plan(
         self,
@@ -502,7 +527,9 @@ class ResellerPlans:
         *,
         platform_initiated: bool = False,
         platform_subscription_id: str | None = None,
+        reads: _Reads | None = None,
     ) -> Subscription:
+        reads = reads or _Reads(self.bss)
         now = self.clock.now()
         move = plan_move(sub.plan, target)
         timing = timing or move.timing or Timing.IMMEDIATE
@@ -512,8 +539,8 @@ class ResellerPlans:
         ctx = Context(at=now, plan=target, effective_at=sub.term.end)
         lifecycle.check(sub, trigger, ctx)
         if target is Plan.STANDARD:
-            distributor = self.bss.get_distributor(sub.distributor_id)
-            account = self.bss.get_account(sub.account_id)
+            distributor = reads.distributor(sub.distributor_id)
+            account = reads.account(sub.account_id)
             report = check_eligibility(distributor, attrs.evolve(account, plan=sub.plan), target)
             if not report.eligible:
                 raise NotEligible(report)
@@ -524,7 +551,7 @@ class ResellerPlans:
             if platform_subscription_id is not None:
                 started = attrs.evolve(started, platform_subscription_id=platform_subscription_id)
             self._save_command(sub, started, (), actor, idempotency_key, fingerprint, now)
-            return self._drive(sub.id)
+            return self._drive(sub.id, reads=reads)
         result = lifecycle.apply(sub, trigger, ctx)
         extra = {
             "old_plan": sub.plan.value,
@@ -540,6 +567,7 @@ class ResellerPlans:
             fingerprint,
             now,
             message=(MessageKind.PLAN_CHANGE_SCHEDULED, extra),
+            reads=reads,
         )
         return self._send_outbox_of(sub.id)
 
@@ -776,15 +804,21 @@ class ResellerPlans:
     # ------------------------------------------------------------------ the saga driver
 
     def _drive(
-        self, subscription_id: str, *, now: dt.datetime | None = None, send: bool = True
+        self,
+        subscription_id: str,
+        *,
+        now: dt.datetime | None = None,
+        send: bool = True,
+        reads: _Reads | None = None,
     ) -> Subscription:
+        reads = reads or _Reads(self.bss)
         with self.store.unit_of_work() as uow:
             sub = self._load(uow, subscription_id)
         for _ in range(_MAX_STEPS):
             step = saga.next_step(sub)
             if step is None:
                 break
-            outcome, draft = self._execute(sub, step)
+            outcome, draft = self._execute(sub, step, reads)
             at = now or self.clock.now()
             try:
                 with self.store.unit_of_work() as uow:
@@ -803,12 +837,12 @@ class ResellerPlans:
                     sub = self._load(uow, subscription_id)
         return self._send_outbox_of(subscription_id) if send else sub
 
-    def _execute(self, sub: Subscription, step: SagaStep) -> tuple[Outcome, _Draft]:
+    def _execute(self, sub: Subscription, step: SagaStep, reads: _Reads) -> tuple[Outcome, _Draft]:
         """Run one step through the ports, retrying transient failures within the budget."""
         last: Exception | None = None
         for attempt in range(1, self.retry_budget + 1):
             try:
-                platform_id, draft = self._call(sub, step)
+                platform_id, draft = self._call(sub, step, reads)
             except TransientBackendError as exc:
                 logger.info(
                     "%s of %s failed (attempt %d): %s", step.action.value, sub.id, attempt, exc
@@ -817,13 +851,13 @@ class ResellerPlans:
                 continue
             except ResellerPlansError as exc:
                 logger.warning("%s of %s failed for good: %s", step.action.value, sub.id, exc)
-                return Outcome.permanent(str(exc)), self._failure_draft(sub)
+                return Outcome.permanent(str(exc)), self._failure_draft(sub, reads)
             if step.compensation:  # the last compensation ends the operation as failed
-                draft = self._failure_draft(sub)
+                draft = self._failure_draft(sub, reads)
             return Outcome.done(platform_id), draft
-        return Outcome.transient(str(last)), self._failure_draft(sub)
+        return Outcome.transient(str(last)), self._failure_draft(sub, reads)
 
-    def _call(self, sub: Subscription, step: SagaStep) -> tuple[str | None, _Draft]:
+    def _call(self, sub: Subscription, step: SagaStep, reads: _Reads) -> tuple[str | None, _Draft]:
         op = sub.operation
         key = (
             f"{op.id if op else sub.id}:{step.action.value}:{'undo' if step.compensation else 'do'}"
@@ -886,14 +920,14 @@ class ResellerPlans:
                 # Undoing the order of an activation: the alias went with the order line.
                 storefront.release_alias(sub.alias, account_id=sub.account_id)
         elif action is StepAction.QUEUE_EMAIL:
-            return None, self._reseller_draft(sub, step)
+            return None, self._reseller_draft(sub, step, reads)
         return None, _Draft()
 
     # ------------------------------------------------------------------ messages
 
-    def _reseller_draft(self, sub: Subscription, step: SagaStep) -> _Draft:
-        account = self.bss.get_account(sub.account_id)
-        distributor = self.bss.get_distributor(sub.distributor_id)
+    def _reseller_draft(self, sub: Subscription, step: SagaStep, reads: _Reads) -> _Draft:
+        account = reads.account(sub.account_id)
+        distributor = reads.distributor(sub.distributor_id)
         context = self._context(sub, account, distributor)
         op = sub.operation
         if op is not None:
@@ -929,11 +963,11 @@ class ResellerPlans:
                 context["storefront_url"] = sub.alias.url(host)
         return context
 
-    def _failure_draft(self, sub: Subscription) -> _Draft:
+    def _failure_draft(self, sub: Subscription, reads: _Reads) -> _Draft:
         staff = self.staff_email
         name = sub.distributor_id
         try:
-            distributor = self.bss.get_distributor(sub.distributor_id)
+            distributor = reads.distributor(sub.distributor_id)
             staff = distributor.staff_email or staff
             name = distributor.name
         except ResellerPlansError:
@@ -1137,11 +1171,13 @@ class ResellerPlans:
         now: dt.datetime,
         *,
         message: tuple[MessageKind, dict[str, str]] | None = None,
+        reads: _Reads | None = None,
     ) -> None:
         draft = None
         if message is not None:
-            account = self.bss.get_account(before.account_id)
-            distributor = self.bss.get_distributor(before.distributor_id)
+            reads = reads or _Reads(self.bss)
+            account = reads.account(before.account_id)
+            distributor = reads.distributor(before.distributor_id)
             context = {**self._context(before, account, distributor), **message[1]}
             draft = _Draft((account.email,), context)
         with self.store.unit_of_work() as uow:
