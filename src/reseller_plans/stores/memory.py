@@ -10,10 +10,11 @@ due time of each subscription (:func:`due_at`) in a sorted list, unsent outbox e
 outbox entries per subscription, and alias holds by expiry. It also keeps every event in the order
 it was committed (:meth:`InMemoryStore.events`), across subscriptions.
 
-It keeps histories and sent messages compact (events flattened into one list per subscription,
-message contexts as tuples of interned strings) and builds the objects again when they are read:
-what it returns is equal to what was stored, not the same object. A simulation of ten thousand
-resellers over a year keeps a quarter of a million events and tens of thousands of messages.
+It keeps histories and outbox entries packed into bytes (``reseller_plans.stores.packing``: a
+dozen bytes an event, one ``bytes`` per subscription's history) and builds the objects again when
+they are read: what it returns is equal to what was stored, not the same object. A simulation of
+ten thousand resellers over a year keeps over a hundred thousand events and tens of thousands of
+messages.
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from __future__ import annotations
 import array
 import bisect
 import datetime as dt
-import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from types import TracebackType
 
 import attrs
 
-from reseller_plans.domain.errors import ConcurrentUpdate
+from reseller_plans.domain.errors import ConcurrentUpdate, InvalidInput
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.subscription import (
     PendingChange,
@@ -39,6 +39,7 @@ from reseller_plans.domain.subscription import (
     SyncStatus,
 )
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.stores.packing import pack, unpack
 
 __all__ = ["ALWAYS", "InMemoryStore", "applicable_change", "due_at", "is_due"]
 
@@ -87,20 +88,35 @@ def is_due(sub: Subscription, now: dt.datetime) -> bool:
     return when is not None and when <= now
 
 
-_FrozenEntry = tuple[object, ...]
-"""An outbox entry as the store keeps it: one flat tuple of ``id``, ``subscription_id``, ``kind``,
-``to``, the context's keys (one shared tuple per shape of context), ``created_at``, ``sent_at``,
-``attempts``, ``last_error``, ``failed_permanently``, then the context's values, interned. A
-message context is a dict of a dozen strings, most of them the same in many messages (URLs, plan
-names, instants); kept as dicts they were the largest part of a simulation's memory."""
+def _pack_entry(entry: OutboxEntry, *, keep_context: bool) -> bytes:
+    """An outbox entry as the store keeps it (its id is the key it is kept under): packed, with
+    its context unless it was sent and ``keep_context`` is off."""
+    context = entry.context if keep_context or entry.sent_at is None else {}
+    out = bytearray()
+    pack(
+        (
+            entry.subscription_id,
+            entry.kind,
+            entry.to,
+            entry.created_at,
+            entry.sent_at,
+            entry.attempts,
+            entry.last_error,
+            entry.failed_permanently,
+            len(context),
+        ),
+        out,
+    )
+    pack((v for item in context.items() for v in item), out)
+    return bytes(out)
 
-_HEAD = 10  # the fields before the context's values
 
-
-def _thaw(frozen: _FrozenEntry) -> OutboxEntry:
-    eid, sid, kind, to, keys, created, sent, attempts, error, failed = frozen[:_HEAD]
-    context = dict(zip(keys, frozen[_HEAD:], strict=True))  # type: ignore[call-overload]
-    return OutboxEntry(eid, sid, kind, to, context, created, sent, attempts, error, failed)  # type: ignore[arg-type]
+def _unpack_entry(entry_id: str, packed: bytes) -> OutboxEntry:
+    head, offset = unpack(packed, 0, 9)
+    sid, kind, to, created, sent, attempts, error, failed, size = head
+    flat, _ = unpack(packed, offset, 2 * size)  # type: ignore[operator]
+    context = dict(zip(flat[::2], flat[1::2], strict=True))
+    return OutboxEntry(entry_id, sid, kind, to, context, created, sent, attempts, error, failed)  # type: ignore[arg-type]
 
 
 _FIELDS: dict[type[Event], tuple[str, ...]] = {}
@@ -114,31 +130,27 @@ def _fields(cls: type[Event]) -> tuple[str, ...]:
     return names
 
 
-def _encode(event: Event, flat: list[object]) -> int:
-    """Append ``event`` to its subscription's flat history (its class, ``at``, then its other
-    fields) and return where it starts. An event object costs 64 bytes and a list slot more than
-    its fields inline, and a long simulation keeps hundreds of thousands of them (every renewal
-    is one)."""
-    offset = len(flat)
-    cls = type(event)
-    flat.append(cls)
-    flat.append(event.at)
-    flat += [getattr(event, name) for name in _fields(cls)]
-    return offset
+def _pack_events(events: Sequence[Event], out: bytearray, offsets: array.array[int] | None) -> None:
+    """Append ``events`` to a subscription's packed history ``out`` (each its class, ``at``,
+    then its other fields) and, when ``offsets`` is given, where each starts to it."""
+    for event in events:
+        if offsets is not None:
+            offsets.append(len(out))
+        cls = type(event)
+        pack((cls, event.at, *[getattr(event, name) for name in _fields(cls)]), out)
 
 
-def _decode(sid: str, flat: list[object], offset: int) -> Event:
-    cls: type[Event] = flat[offset]  # type: ignore[assignment]
-    end = offset + 2 + len(_FIELDS[cls])
-    return cls(sid, *flat[offset + 1 : end])  # type: ignore[arg-type]
+def _unpack_event(sid: str, history: bytes, offset: int) -> tuple[Event, int]:
+    (cls,), offset = unpack(history, offset, 1)
+    values, offset = unpack(history, offset, 1 + len(_fields(cls)))  # type: ignore[arg-type]
+    return cls(sid, *values), offset  # type: ignore[operator]
 
 
-def _decode_all(sid: str, flat: list[object]) -> list[Event]:
-    events, offset, size = [], 0, len(flat)
+def _unpack_events(sid: str, history: bytes) -> list[Event]:
+    events, offset, size = [], 0, len(history)
     while offset < size:
-        event = _decode(sid, flat, offset)
+        event, offset = _unpack_event(sid, history, offset)
         events.append(event)
-        offset += 2 + len(_FIELDS[type(event)])
     return events
 
 
@@ -216,8 +228,8 @@ class _MemoryUnitOfWork:
 
     def history(self, subscription_id: str) -> list[Event]:
         staged = [e for sid, events in self._events if sid == subscription_id for e in events]
-        flat = self._store._history.get(subscription_id)
-        committed = [] if flat is None else _decode_all(subscription_id, flat)
+        packed = self._store._history.get(subscription_id)
+        committed = [] if packed is None else _unpack_events(subscription_id, packed)
         return committed + staged
 
     def due(self, now: dt.datetime, limit: int) -> list[str]:
@@ -241,7 +253,7 @@ class _MemoryUnitOfWork:
             self._outbox[entry.id] = entry
 
     def _entry(self, entry_id: str) -> OutboxEntry:
-        return self._outbox.get(entry_id) or _thaw(self._store._outbox[entry_id])
+        return self._outbox.get(entry_id) or _unpack_entry(entry_id, self._store._outbox[entry_id])
 
     def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
         store = self._store
@@ -311,20 +323,20 @@ class _MemoryUnitOfWork:
                     store._by_account.setdefault(sub.account_id, []).append(sid)
                 store._subs[sid] = sub
                 store._reindex(sid, before, sub)
+        log, offsets = store._log, store._log_offsets
         for sid, events in self._events:
             if events:
-                flat = store._history.get(sid)
-                if flat is None:
-                    flat = store._history[sid] = []
-                log, offsets = store._log, store._log_offsets
-                for event in events:
-                    offsets.append(_encode(event, flat))
-                    log.append(sid)
+                history = bytearray(store._history.get(sid, b""))
+                _pack_events(events, history, offsets)
+                store._history[sid] = bytes(history)
+                store._event_count += len(events)
+                if log is not None:
+                    log += [sid] * len(events)
         if self._outbox:
             for entry_id, entry in self._outbox.items():
                 if entry_id not in store._outbox:
                     store._outbox_of.setdefault(entry.subscription_id, []).append(entry_id)
-                store._outbox[entry_id] = store._freeze(entry)
+                store._outbox[entry_id] = _pack_entry(entry, keep_context=store._keep_sent_context)
                 if _unsent(entry):
                     store._unsent[entry_id] = None
                 else:
@@ -343,6 +355,11 @@ class _MemoryUnitOfWork:
                         bisect.insort(store._expiries, (hold.until, alias))
                 else:
                     store._holds.pop(alias, None)
+        if store._listeners and self._events:
+            committed = [event for _, events in self._events for event in events]
+            if committed:
+                for listener in store._listeners:
+                    listener(committed)
 
 
 class InMemoryStore:
@@ -351,33 +368,37 @@ class InMemoryStore:
 
     Besides the ``Store`` port it answers the questions a test harness asks of the whole store:
     :meth:`next_due_after` (when is the next scheduled work), :meth:`events` (every event, in
-    commit order), :meth:`subscriptions` and :meth:`alias_holds`.
+    commit order), :meth:`subscriptions` and :meth:`alias_holds`; :meth:`add_listener` shows
+    each commit's events as they happen.
     """
 
-    def __init__(self, *, keep_sent_context: bool = True) -> None:
+    def __init__(self, *, keep_sent_context: bool = True, keep_event_log: bool = True) -> None:
         """Args:
         keep_sent_context: keep the context of messages once sent. Simulations of thousands
             of resellers turn it off: a sent message is never rendered again, and its context
             was the largest part of their memory (``outbox_of`` then gives it empty).
+        keep_event_log: keep the place of every event in commit order, for :meth:`events`
+            (twelve bytes an event). Simulations turn it off and watch events as they are
+            committed (:meth:`add_listener`); each subscription's history is kept either way.
         """
         self._keep_sent_context = keep_sent_context
         self._lock = threading.RLock()
+        self._listeners: list[Callable[[list[Event]], object]] = []
+        self._event_count = 0
         self._subs: dict[str, Subscription] = {}
         self._by_account: dict[str, list[str]] = {}
-        self._history: dict[str, list[object]] = {}
-        """Subscription id → its events, flat (see ``_encode``)."""
-        self._log: list[str] = []
+        self._history: dict[str, bytes] = {}
+        """Subscription id → its events, packed (see ``_pack_events``)."""
+        self._log: list[str] | None = [] if keep_event_log else None
         """The subscription id of every event, in commit order (the events are in ``_history``)."""
-        self._log_offsets = array.array("I")
+        self._log_offsets = array.array("I") if keep_event_log else None
         """Where each event of ``_log`` starts in its subscription's ``_history``."""
         self._due_times: list[dt.datetime] = []
         """Every instant at which some subscription is due, sorted."""
         self._due_at: dict[dt.datetime, dict[str, None]] = {}
         """Due instant → the ids of the subscriptions due then, in the order they became so."""
-        self._outbox: dict[str, _FrozenEntry] = {}
-        """Outbox entries by id, kept compact (see ``_freeze``)."""
-        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
-        """One copy of each tuple of context keys and of recipients."""
+        self._outbox: dict[str, bytes] = {}
+        """Outbox entries by id, packed (see ``_pack_entry``)."""
         self._outbox_of: dict[str, list[str]] = {}
         self._unsent: dict[str, None] = {}
         """Ids of the outbox entries not yet sent nor refused for good, oldest first."""
@@ -392,27 +413,6 @@ class InMemoryStore:
 
     def close(self) -> None:
         """Nothing to release."""
-
-    def _freeze(self, entry: OutboxEntry) -> _FrozenEntry:
-        context = entry.context
-        if entry.sent_at is not None and not self._keep_sent_context:
-            context = {}
-        keys = tuple(context)
-        keys = self._shared.setdefault(keys, keys)
-        to = self._shared.setdefault(entry.to, entry.to)
-        head = (
-            entry.id,
-            entry.subscription_id,
-            entry.kind,
-            to,
-            keys,
-            entry.created_at,
-            entry.sent_at,
-            entry.attempts,
-            entry.last_error,
-            entry.failed_permanently,
-        )
-        return head + tuple([sys.intern(v) if type(v) is str else v for v in context.values()])
 
     def _reindex(self, sid: str, before: Subscription | None, after: Subscription) -> None:
         old = None if before is None else due_at(before)
@@ -467,18 +467,38 @@ class InMemoryStore:
 
     def events(self, since: int = 0) -> list[Event]:
         """Every event of every subscription in the order they were committed, from position
-        ``since`` on."""
+        ``since`` on.
+
+        Raises:
+            InvalidInput: the store keeps no event log (``keep_event_log=False``).
+        """
         with self._lock:
-            history, offsets = self._history, self._log_offsets
+            log, offsets = self._log, self._log_offsets
+            if log is None or offsets is None:
+                raise InvalidInput(
+                    "this InMemoryStore keeps no event log (keep_event_log=False): read each "
+                    "subscription's history, or watch events with add_listener()"
+                )
+            history = self._history
             return [
-                _decode(sid, history[sid], offsets[i])
-                for i, sid in enumerate(self._log[since:], since)
+                _unpack_event(sid, history[sid], offsets[i])[0]
+                for i, sid in enumerate(log[since:], since)
             ]
 
     @property
     def event_count(self) -> int:
         """How many events were committed so far (a position for :meth:`events`)."""
-        return len(self._log)
+        return self._event_count
+
+    def add_listener(self, listener: Callable[[list[Event]], object]) -> None:
+        """Call ``listener`` after each commit that wrote events, with those events in order.
+
+        It runs in the committing thread while the store is locked, so it sees every commit
+        exactly once and in order; it may read the store (the lock is reentrant) but should
+        be quick. If it raises, the unit of work raises after its commit: what it wrote stays.
+        """
+        with self._lock:
+            self._listeners.append(listener)
 
     def subscriptions(self) -> list[Subscription]:
         """Every subscription, in the order they were created."""

@@ -138,6 +138,9 @@ class Sandbox:
         retry_budget: attempts per saga step on transient failures.
         keep_messages: keep every sent message in ``sandbox.emails`` (a long simulation turns
             it off and reads ``sandbox.mailer.counts``).
+        keep_events: keep every event's place in commit order for ``sandbox.events`` (a long
+            simulation turns it off and watches events with ``store.add_listener``; each
+            reseller's ``history`` is kept either way).
 
     Attributes:
         plans: the ``ResellerPlans`` under test (replaced by :meth:`restart`).
@@ -154,6 +157,7 @@ class Sandbox:
         alias_hold: dt.timedelta = dt.timedelta(days=30),
         retry_budget: int = 3,
         keep_messages: bool = True,
+        keep_events: bool = True,
     ) -> None:
         self.seed = seed
         self.random = random.Random(seed)  # noqa: S311 - a seeded world, not cryptography
@@ -162,7 +166,7 @@ class Sandbox:
         self.bss = FakeBSS(self.faults)
         self.storefront = FakeStorefront(self.bss, self.faults)
         self.mailer = InMemoryMailer(self.faults, keep_messages=keep_messages)
-        self.store = InMemoryStore(keep_sent_context=keep_messages)
+        self.store = InMemoryStore(keep_sent_context=keep_messages, keep_event_log=keep_events)
         self.restarts = 0
         self._templates = templates
         self._alias_hold = alias_hold
@@ -460,7 +464,11 @@ class Sandbox:
 
     @property
     def events(self) -> list[Event]:
-        """Every domain event of every subscription, in the order they happened."""
+        """Every domain event of every subscription, in the order they happened.
+
+        Raises:
+            InvalidInput: the sandbox was built with ``keep_events=False``.
+        """
         return self.store.events()
 
     def history(self, reseller: ResellerAccount | str) -> list[Event]:

@@ -25,7 +25,7 @@ import attrs
 
 from reseller_plans.domain.accounts import Edition, ServiceManagerState
 from reseller_plans.domain.errors import InvalidInput, ResellerPlansError
-from reseller_plans.domain.events import Event, ProvisioningFailed, Renewed, Requested
+from reseller_plans.domain.events import Event, ProvisioningFailed, Renewed
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import (
@@ -322,7 +322,7 @@ def _merge(sim: Simulator, reports: Sequence[SimulationReport]) -> SimulationRep
 
 
 def _sandbox(seed: int, start: dt.datetime) -> Sandbox:
-    return Sandbox(seed, start, templates=_PlainTemplates(), keep_messages=False)
+    return Sandbox(seed, start, templates=_PlainTemplates(), keep_messages=False, keep_events=False)
 
 
 class _Run:
@@ -334,13 +334,18 @@ class _Run:
         self.sandbox = sim._make_sandbox(sim.seed, sim.start)
         self.accounts: list[str] = []
         self.aliases: list[str] = []
-        self.distributor_of: dict[str, str] = {}
-        self.account_of: dict[str, str] = {}
         self.outcomes: Counter[str] = Counter()
+        self.events: Counter[str] = Counter()
+        self.unchecked: list[Event] = []
+        """Events committed since the last check, in order (the store's listener adds them)."""
         self.violations: list[str] = []
         self.needs_retry: dict[str, None] = {}
         self.steps = 0
-        self.mark = 0
+        self.sandbox.store.add_listener(self.committed)
+
+    def committed(self, events: list[Event]) -> None:
+        self.unchecked += events
+        self.events.update(event.name for event in events)
 
     # ------------------------------------------------------------------ population
 
@@ -366,7 +371,6 @@ class _Run:
             account = sandbox.reseller(distributor, reselling_disabled=disabled)
             self.accounts.append(account.id)
             self.aliases.append(str(account.alias))
-            self.distributor_of[account.id] = distributor
 
     # ------------------------------------------------------------------ the run
 
@@ -404,8 +408,6 @@ class _Run:
         store = sandbox.store
         subscriptions = store.subscriptions()
         awaiting = sum(1 for s in subscriptions if s.provisioning_failed)
-        with store.unit_of_work() as uow:  # one history at a time: no copy of them all at once
-            events = Counter(e.name for s in subscriptions for e in uow.history(s.id))
         injected = sandbox.faults.injected
         return SimulationReport(
             seed=sim.seed,
@@ -415,7 +417,7 @@ class _Run:
             steps=self.steps,
             subscriptions=len(subscriptions),
             outcomes=dict(sorted(self.outcomes.items())),
-            events=dict(sorted(events.items())),
+            events=dict(sorted(self.events.items())),
             plans_by_month=tuple(plans_by_month),
             emails_sent=sandbox.mailer.counts.total(),
             emails_by_kind=dict(sorted((k.value, n) for k, n in sandbox.mailer.kinds.items())),
@@ -482,26 +484,25 @@ class _Run:
         sandbox.restart()
         sandbox.advance()
 
-    def check(self, account_id: str | None, events: list[Event] | None = None) -> None:
-        """Check the accounts the last step touched; note which wait for a retry.
-
-        ``events`` are the events since the last check, when the caller has read them.
-        """
+    def check(self, account_id: str | None) -> None:
+        """Check the accounts the last step touched (``account_id`` and those of the events
+        committed since the last check); note which wait for a retry."""
         sandbox = self.sandbox
         touched: dict[str, None] = {} if account_id is None else {account_id: None}
-        if events is None:
-            events = sandbox.store.events(self.mark)
-        self.mark += len(events)
-        account_of = self.account_of
-        for event in events:
-            if isinstance(event, Renewed):
-                continue  # a renewal changes nothing an invariant looks at
-            if isinstance(event, Requested):
-                account_of[event.subscription_id] = event.account_id
-            account = account_of[event.subscription_id]
-            touched[account] = None
-            if isinstance(event, ProvisioningFailed) and event.awaiting_retry:
-                self.needs_retry[account] = None
+        events, self.unchecked = self.unchecked, []
+        with sandbox.store.unit_of_work() as uow:
+            for event in events:
+                if isinstance(event, Renewed):
+                    continue  # a renewal changes nothing an invariant looks at
+                sub = uow.get(event.subscription_id)
+                if sub is None:
+                    self.violations.append(
+                        f"{event.name} of {event.subscription_id}: no such subscription"
+                    )
+                    continue
+                touched[sub.account_id] = None
+                if isinstance(event, ProvisioningFailed) and event.awaiting_retry:
+                    self.needs_retry[sub.account_id] = None
         if self.sim.check_every_step and touched:
             when = sandbox.now().isoformat()
             self.violations += [f"{when}: {v}" for v in sandbox.violations(touched)]
@@ -557,8 +558,7 @@ class _Run:
         sandbox = self.sandbox
         self.steps += 1
         self.inject(_OPS.get(action, ()) or _DUE_OPS)
-        before = sandbox.store.event_count
-        events: list[Event] | None = None
+        before = len(self.unchecked)
         try:
             result = self.issue(account_id, action, sub)
         except SimulatedCrash:
@@ -567,12 +567,11 @@ class _Run:
         except ResellerPlansError as exc:
             outcome = type(exc).__name__
         else:
-            events = sandbox.store.events(self.mark)  # since the last check: read them once
-            outcome = self.result(result, events[before - self.mark :])
+            outcome = self.result(result, self.unchecked[before:])
         finally:
             sandbox.faults.clear()
         self.outcomes[f"{action}.{outcome}"] += 1
-        self.check(account_id, events)
+        self.check(account_id)
 
     @staticmethod
     def result(sub: Subscription, events: Sequence[Event]) -> str:
@@ -584,7 +583,7 @@ class _Run:
     def issue(self, account_id: str, action: str, sub: Subscription | None) -> Subscription:
         sandbox, rng = self.sandbox, self.rng
         plans = sandbox.plans
-        distributor = sandbox.as_distributor(self.distributor_of[account_id])
+        distributor = sandbox.as_distributor(sandbox.bss.accounts[account_id].distributor_id)
         reseller = sandbox.as_reseller(account_id)
         anyone = distributor if rng.random() < 0.5 else reseller
         if action == "upgrade" or sub is None:
