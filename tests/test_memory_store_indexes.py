@@ -72,13 +72,15 @@ def test_outbox_queries_are_what_a_scan_finds(lived_in: Sandbox) -> None:
     store = lived_in.store
     with store.unit_of_work() as uow:
         everything = [e for s in store.subscriptions() for e in uow.outbox_of(s.id)]
-        everything.sort(key=lambda e: list(store._outbox).index(e.id))
         unsent = uow.unsent_outbox(limit=1_000_000)
         per_subscription = {s.id: uow.outbox_of(s.id) for s in store.subscriptions()}
 
-    assert unsent == [e for e in everything if e.sent_at is None and not e.failed_permanently]
+    scanned = [e for e in everything if e.sent_at is None and not e.failed_permanently]
+    assert sorted(unsent, key=lambda e: e.id) == sorted(scanned, key=lambda e: e.id)
+    assert [e.created_at for e in unsent] == sorted(e.created_at for e in unsent)  # oldest first
     for sid, entries in per_subscription.items():
         assert entries == [e for e in everything if e.subscription_id == sid]
+        assert [e.created_at for e in entries] == sorted(e.created_at for e in entries)
 
 
 @pytest.mark.parametrize("offset", OFFSETS, ids=str)

@@ -1,19 +1,22 @@
-"""Values packed into bytes: how ``InMemoryStore`` keeps what it only appends and rarely reads.
+"""Values packed into bytes: how ``InMemoryStore`` keeps what it holds long and reads rarely.
 
-A simulation of ten thousand resellers over a year commits over a hundred thousand events and
-twenty thousand messages, and keeps them to the end. As Python objects an event costs about fifty
-bytes even flattened into a list (a slot per field, a datetime object per instant, a list per
-subscription); packed, a dozen. Reading a record back builds new objects equal to those packed.
+A simulation of ten thousand resellers over a year keeps ten thousand subscriptions, over a
+hundred thousand events and twenty thousand messages to the end. As Python objects a settled
+subscription costs about 450 bytes (an object, its attribute dict, its term and two datetimes)
+and an event about fifty even flattened into a list; packed, about ninety and a dozen. Reading a
+record back builds new objects equal to those packed.
 
 The format is a run of tagged values, each a tag byte then its payload (lengths and numbers as
-varints, little end first):
+varints, low seven bits first):
 
 - ``None``, ``False``, ``True``: the tag alone;
 - ``int``: zigzag varint; ``str``: length then UTF-8;
-- ``datetime`` in UTC: seconds since 2000-01-01 (then microseconds, when not zero); any other
-  datetime as its ISO 8601 text, which round-trips its offset;
+- ``datetime`` in UTC: whole hours, or seconds, or seconds and microseconds, since 2000-01-01;
+  any other datetime as its ISO 8601 text, which keeps its offset;
 - an ``enum.Enum`` member: the code of its class and its position in it;
 - a class (an event's type): its code;
+- an attrs instance: the code of its class, then its fields in order (read back without running
+  ``__init__``: what was packed was valid when it was built);
 - a ``tuple``: its length then its items.
 
 Class codes are given in the order classes are first packed, by this process: packed bytes are a
@@ -27,34 +30,18 @@ import enum
 import threading
 from collections.abc import Callable, Iterable
 
-__all__ = ["pack", "unpack"]
+import attrs
 
-_NONE, _FALSE, _TRUE, _INT, _STR, _SECONDS, _MICROS, _ISO, _MEMBER, _CLASS, _TUPLE = range(11)
+__all__ = ["pack", "packed", "unpack", "unpacked"]
+
+(_NONE, _FALSE, _TRUE, _INT, _STR, _HOURS, _SECONDS, _MICROS, _ISO) = range(9)
+(_MEMBER, _CLASS, _RECORD, _TUPLE) = range(9, 13)
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-_DAY = 86_400
+_EPOCH_SECONDS = int(_EPOCH.timestamp())
+_HOUR = 3_600
 
-_classes: list[type] = []
-"""Every class packed so far (enum classes and others), by code."""
-_codes: dict[type, int] = {}
-_members: dict[type, tuple[enum.Enum, ...]] = {}
-"""An enum class → its members in order (a member is packed as its position)."""
-_positions: dict[enum.Enum, int] = {}
-_registering = threading.Lock()
-
-
-def _code(cls: type) -> int:
-    code = _codes.get(cls)
-    if code is None:
-        with _registering:
-            code = _codes.get(cls)
-            if code is None:
-                if issubclass(cls, enum.Enum):
-                    members = _members[cls] = tuple(cls)
-                    _positions.update((m, i) for i, m in enumerate(members))
-                _classes.append(cls)
-                code = _codes[cls] = len(_classes) - 1
-    return code
+_Packer = Callable[[object, bytearray], None]
 
 
 def _varint(n: int, out: bytearray) -> None:
@@ -66,8 +53,12 @@ def _varint(n: int, out: bytearray) -> None:
 
 def _pack_str(value: str, out: bytearray) -> None:
     data = value.encode()
-    out.append(_STR)
-    _varint(len(data), out)
+    size = len(data)
+    if size < 0x80:
+        out += bytes((_STR, size))
+    else:
+        out.append(_STR)
+        _varint(size, out)
     out += data
 
 
@@ -78,18 +69,23 @@ def _pack_int(value: int, out: bytearray) -> None:
 
 def _pack_datetime(value: dt.datetime, out: bytearray) -> None:
     if value.tzinfo is dt.UTC and value >= _EPOCH:
-        delta = value - _EPOCH
-        seconds = delta.days * _DAY + delta.seconds
-        if delta.microseconds:
+        seconds = int(value.timestamp()) - _EPOCH_SECONDS
+        micros = value.microsecond
+        if micros:
             out.append(_MICROS)
             _varint(seconds, out)
-            _varint(delta.microseconds, out)
-        else:
+            _varint(micros, out)
+        elif seconds % _HOUR:
             out.append(_SECONDS)
             _varint(seconds, out)
+        else:
+            out.append(_HOURS)
+            _varint(seconds // _HOUR, out)
         return
+    data = value.isoformat().encode()
     out.append(_ISO)
-    _pack_str(value.isoformat(), out)
+    _varint(len(data), out)
+    out += data
 
 
 def _pack_tuple(value: tuple[object, ...], out: bytearray) -> None:
@@ -106,14 +102,85 @@ def _pack_bool(value: bool, out: bytearray) -> None:
     out.append(_TRUE if value else _FALSE)
 
 
-_PACKERS: dict[type, Callable[[object, bytearray], None]] = {
+def _pack_class(value: type, out: bytearray) -> None:
+    out.append(_CLASS)
+    _varint(_code(value), out)
+
+
+_PACKERS: dict[type, _Packer] = {
     str: _pack_str,  # type: ignore[dict-item]
     type(None): _pack_none,  # type: ignore[dict-item]
     bool: _pack_bool,  # type: ignore[dict-item]
     int: _pack_int,  # type: ignore[dict-item]
     dt.datetime: _pack_datetime,  # type: ignore[dict-item]
     tuple: _pack_tuple,  # type: ignore[dict-item]
+    type: _pack_class,  # type: ignore[dict-item]
 }
+"""How to pack a value, by its exact type; enum and attrs classes are added as they are met."""
+
+_SINGLETONS: dict[int, bytes] = {id(None): bytes((_NONE,)), id(False): bytes((_FALSE,))}
+_SINGLETONS[id(True)] = bytes((_TRUE,))
+"""The packed bytes of None, False, True and every enum member met so far, by identity (enum
+members live as long as their class, which ``_members`` keeps)."""
+
+_classes: list[type] = []
+"""Every class given a code so far, by code."""
+_codes: dict[type, int] = {}
+_members: dict[int, tuple[enum.Enum, ...]] = {}
+"""An enum class's code → its members in order (a member is packed as its position)."""
+_fields: dict[int, tuple[str, ...]] = {}
+"""An attrs class's code → its fields' names, in order."""
+_restorers: dict[int, Callable[[list[object]], object]] = {}
+_registering = threading.Lock()
+
+
+def _code(cls: type) -> int:
+    code = _codes.get(cls)
+    if code is None:
+        with _registering:
+            code = _codes.get(cls)
+            if code is None:
+                code = len(_classes)
+                if issubclass(cls, enum.Enum):
+                    _members[code] = tuple(cls)
+                elif attrs.has(cls):
+                    names = _fields[code] = tuple(field.name for field in attrs.fields(cls))
+                    _restorers[code] = _restorer(cls, names)
+                _classes.append(cls)
+                _codes[cls] = code
+    return code
+
+
+def _packer_of(cls: type) -> _Packer:
+    """The packer of an enum or attrs class, made the first time one of its values is packed."""
+    if issubclass(cls, enum.Enum):
+        head = bytes((_MEMBER,)) + _varint_bytes(_code(cls))
+        for position, member in enumerate(_members[_codes[cls]]):
+            _SINGLETONS[id(member)] = head + _varint_bytes(position)
+
+        def pack_member(value: object, out: bytearray) -> None:
+            out += _SINGLETONS[id(value)]
+
+        packer = pack_member
+    elif attrs.has(cls):
+        code = _code(cls)
+        record, names = bytes((_RECORD,)) + _varint_bytes(code), _fields[code]
+
+        def pack_record(value: object, out: bytearray) -> None:
+            out += record
+            pack([getattr(value, name) for name in names], out)
+
+        packer = pack_record
+    else:
+        raise TypeError(f"cannot pack a {cls.__name__}")
+    _PACKERS[cls] = packer
+    return packer
+
+
+def _varint_bytes(n: int) -> bytes:
+    out = bytearray()
+    _varint(n, out)
+    return bytes(out)
 
 
 def pack(values: Iterable[object], out: bytearray) -> None:
@@ -121,81 +188,120 @@ def pack(values: Iterable[object], out: bytearray) -> None:
 
     Raises:
         TypeError: a value of a type the format does not know (a programming error: the store
-            packs only events and outbox entries).
+            packs only subscriptions, events and outbox entries).
     """
-    packers = _PACKERS
+    packers, singletons = _PACKERS, _SINGLETONS
     for value in values:
-        packer = packers.get(type(value))
-        if packer is not None:
-            packer(value, out)
-        elif isinstance(value, enum.Enum):
-            code = _code(type(value))
-            out.append(_MEMBER)
-            _varint(code, out)
-            _varint(_positions[value], out)
-        elif isinstance(value, type):
-            out.append(_CLASS)
-            _varint(_code(value), out)
-        else:
-            raise TypeError(f"cannot pack a {type(value).__name__}: {value!r}")
+        single = singletons.get(id(value))
+        if single is not None:
+            out += single
+            continue
+        cls = type(value)
+        if cls is str:
+            data = value.encode()  # type: ignore[attr-defined]
+            size = len(data)
+            if size < 0x80:
+                out += bytes((_STR, size))
+                out += data
+                continue
+        (packers.get(cls) or _packer_of(cls))(value, out)
+
+
+def packed(value: object) -> bytes:
+    """One value, packed."""
+    out = bytearray()
+    pack((value,), out)
+    return bytes(out)
 
 
 def _read_varint(buf: bytes, i: int) -> tuple[int, int]:
-    byte = buf[i]
-    if byte < 0x80:
-        return byte, i + 1
-    n, shift = byte & 0x7F, 7
+    n, shift = 0, 0
     while True:
-        i += 1
         byte = buf[i]
+        i += 1
         n |= (byte & 0x7F) << shift
         if byte < 0x80:
-            return n, i + 1
+            return n, i
         shift += 7
 
 
-_CONSTANTS: dict[int, object] = {_NONE: None, _FALSE: False, _TRUE: True}
+def _restorer(cls: type, names: tuple[str, ...]) -> Callable[[list[object]], object]:
+    """Builds an attrs instance from its field values, without running ``__init__``."""
+    new = object.__new__
+    if "__dict__" in dir(cls):
+
+        def restore_dict(values: list[object]) -> object:
+            obj: object = new(cls)
+            obj.__dict__.update(zip(names, values, strict=True))
+            return obj
+
+        return restore_dict
+    setters = [getattr(cls, name).__set__ for name in names]  # the slots' own descriptors
+
+    def restore_slots(values: list[object]) -> object:
+        obj: object = new(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(obj, value)
+        return obj
+
+    return restore_slots
+
+
+_CONSTANTS: tuple[object, ...] = (None, False, True)
 
 
 def unpack(buf: bytes, offset: int, count: int) -> tuple[list[object], int]:
     """Read ``count`` values from ``buf`` at ``offset``; return them and the offset after them."""
     values: list[object] = []
+    append = values.append
+    fromtimestamp, utc = dt.datetime.fromtimestamp, dt.UTC
     i = offset
     for _ in range(count):
         tag = buf[i]
         i += 1
-        value: object
-        if tag in _CONSTANTS:
-            value = _CONSTANTS[tag]
-        elif tag == _STR:
-            size, i = _read_varint(buf, i)
-            value = buf[i : i + size].decode()
-            i += size
+        if tag <= _TRUE:
+            append(_CONSTANTS[tag])
+            continue
+        n = buf[i]  # the first varint of every other tag; most fit in one byte
+        i += 1
+        if n >= 0x80:
+            n, i = _read_varint(buf, i - 1)
+        if tag == _STR:
+            append(buf[i : i + n].decode())
+            i += n
         elif tag == _MEMBER:
-            code, i = _read_varint(buf, i)
-            position, i = _read_varint(buf, i)
-            value = _members[_classes[code]][position]
-        elif tag == _SECONDS:
-            seconds, i = _read_varint(buf, i)
-            value = _EPOCH + dt.timedelta(seconds=seconds)
+            position = buf[i]
+            if position < 0x80:
+                i += 1
+            else:
+                position, i = _read_varint(buf, i)
+            append(_members[n][position])
+        elif tag == _HOURS:
+            append(fromtimestamp(n * _HOUR + _EPOCH_SECONDS, utc))
+        elif tag == _RECORD:
+            fields, i = unpack(buf, i, len(_fields[n]))
+            append(_restorers[n](fields))
         elif tag == _CLASS:
-            code, i = _read_varint(buf, i)
-            value = _classes[code]
+            append(_classes[n])
+        elif tag == _SECONDS:
+            append(fromtimestamp(n + _EPOCH_SECONDS, utc))
         elif tag == _INT:
-            zigzag, i = _read_varint(buf, i)
-            value = zigzag >> 1 if not zigzag & 1 else -((zigzag + 1) >> 1)
-        elif tag == _MICROS:
-            seconds, i = _read_varint(buf, i)
-            micros, i = _read_varint(buf, i)
-            value = _EPOCH + dt.timedelta(seconds=seconds, microseconds=micros)
+            append(n >> 1 if not n & 1 else -((n + 1) >> 1))
         elif tag == _TUPLE:
-            size, i = _read_varint(buf, i)
-            items, i = unpack(buf, i, size)
-            value = tuple(items)
+            items, i = unpack(buf, i, n)
+            append(tuple(items))
+        elif tag == _MICROS:
+            micros, i = _read_varint(buf, i)
+            append(_EPOCH + dt.timedelta(seconds=n, microseconds=micros))
         elif tag == _ISO:
-            (text,), i = unpack(buf, i, 1)
-            value = dt.datetime.fromisoformat(text)  # type: ignore[arg-type]
+            append(dt.datetime.fromisoformat(buf[i : i + n].decode()))
+            i += n
         else:
-            raise ValueError(f"not packed values: tag {tag} at {i - 1}")
-        values.append(value)
+            raise ValueError(f"not packed values: tag {tag} at {i}")
     return values, i
+
+
+def unpacked(buf: bytes) -> object:
+    """The one value ``buf`` holds (see :func:`packed`)."""
+    (value,), _ = unpack(buf, 0, 1)
+    return value

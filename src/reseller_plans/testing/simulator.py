@@ -406,8 +406,7 @@ class _Run:
         self.advance_to(sandbox.now())
         self.violations += sandbox.violations()
         store = sandbox.store
-        subscriptions = store.subscriptions()
-        awaiting = sum(1 for s in subscriptions if s.provisioning_failed)
+        awaiting = sum(1 for s in store.iter_subscriptions() if s.provisioning_failed)
         injected = sandbox.faults.injected
         return SimulationReport(
             seed=sim.seed,
@@ -415,7 +414,7 @@ class _Run:
             distributors=len(sandbox.bss.distributors),
             months=sim.months,
             steps=self.steps,
-            subscriptions=len(subscriptions),
+            subscriptions=sum(store.census().values()),
             outcomes=dict(sorted(self.outcomes.items())),
             events=dict(sorted(self.events.items())),
             plans_by_month=tuple(plans_by_month),
@@ -429,9 +428,9 @@ class _Run:
 
     def plan_counts(self) -> dict[str, int]:
         counts = dict.fromkeys((p.value for p in Plan), 0)
-        for sub in self.sandbox.store.subscriptions():
-            if sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED):
-                counts[sub.plan.value] += 1
+        for (status, plan), n in self.sandbox.store.census().items():
+            if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED):
+                counts[plan.value] += n
         counts[Plan.BASIC.value] = self.sim.resellers - counts["free"] - counts["standard"]
         return counts
 
