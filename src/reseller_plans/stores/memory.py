@@ -24,8 +24,8 @@ import bisect
 import datetime as dt
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from operator import itemgetter
+from collections.abc import Callable, Iterator, Sequence
+from operator import attrgetter, itemgetter
 from types import TracebackType
 
 import attrs
@@ -41,7 +41,15 @@ from reseller_plans.domain.subscription import (
     SyncStatus,
 )
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
-from reseller_plans.stores.packing import pack, packed, unpack, unpacked
+from reseller_plans.stores.packing import (
+    append_entry,
+    has_entry,
+    pack,
+    pack_subscription,
+    unpack,
+    unpack_entries,
+    unpack_subscription,
+)
 
 __all__ = ["ALWAYS", "InMemoryStore", "applicable_change", "due_at", "is_due"]
 
@@ -51,6 +59,7 @@ _HOT = 256
 others (a tenth of the memory, ten microseconds to read one back); a command or a scheduler run
 works on a handful at a time."""
 _first = itemgetter(0)
+_created_at = attrgetter("created_at")
 
 ALWAYS = dt.datetime.min.replace(tzinfo=dt.UTC)
 """The due time of a subscription whose operation is in progress: due whenever asked."""
@@ -92,43 +101,6 @@ def is_due(sub: Subscription, now: dt.datetime) -> bool:
     """Whether ``run_due`` has work for the subscription at ``now``."""
     when = due_at(sub)
     return when is not None and when <= now
-
-
-def _pack_entries(entries: Iterable[OutboxEntry], *, keep_sent_context: bool) -> bytes:
-    """A subscription's outbox entries as the store keeps them: packed one after the other,
-    each with its context unless it was sent and ``keep_sent_context`` is off."""
-    out = bytearray()
-    for entry in entries:
-        context = entry.context if keep_sent_context or entry.sent_at is None else {}
-        pack(
-            (
-                entry.id,
-                entry.kind,
-                entry.to,
-                entry.created_at,
-                entry.sent_at,
-                entry.attempts,
-                entry.last_error,
-                entry.failed_permanently,
-                len(context),
-            ),
-            out,
-        )
-        pack([v for item in context.items() for v in item], out)
-    return bytes(out)
-
-
-def _unpack_entries(sid: str, packed: bytes) -> list[OutboxEntry]:
-    entries, offset, size = [], 0, len(packed)
-    while offset < size:
-        head, offset = unpack(packed, offset, 9)
-        eid, kind, to, created, sent, attempts, error, failed, count = head
-        flat, offset = unpack(packed, offset, 2 * count)  # type: ignore[operator]
-        context = dict(zip(flat[::2], flat[1::2], strict=True))
-        entries.append(
-            OutboxEntry(eid, sid, kind, to, context, created, sent, attempts, error, failed)  # type: ignore[arg-type]
-        )
-    return entries
 
 
 _FIELDS: dict[type[Event], tuple[str, ...]] = {}
@@ -260,20 +232,20 @@ class _MemoryUnitOfWork:
 
     # outbox
     def add_outbox(self, entry: OutboxEntry) -> None:
-        if entry.id in self._outbox:
+        store = self._store
+        if entry.id in self._outbox or entry.id in store._unsent:
             return
-        stored = self._store._entries_of(entry.subscription_id)
-        if all(e.id != entry.id for e in stored):
+        if not store._is_settled(entry.subscription_id, entry.id):
             self._dirty = True
             self._outbox[entry.id] = entry
 
     def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
         store = self._store
         unsent: list[OutboxEntry] = []
-        for entry_id, sid in store._unsent.items():
+        for entry_id, entry in store._unsent.items():
             if len(unsent) >= limit:
                 return unsent
-            entry = self._outbox.get(entry_id) or store._entry(sid, entry_id)
+            entry = self._outbox.get(entry_id, entry)  # noqa: PLW2901 - as this transaction sees it
             if _unsent(entry):
                 unsent.append(entry)
         for entry_id, entry in self._outbox.items():
@@ -286,13 +258,15 @@ class _MemoryUnitOfWork:
         self._outbox[entry.id] = entry
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
-        staged = self._outbox
-        stored = self._store._entries_of(subscription_id)
+        store, staged = self._store, self._outbox
+        stored = store._settled_of(subscription_id)
+        stored += [store._unsent[i] for i in store._unsent_of.get(subscription_id, ())]
         ids = {e.id for e in stored}
         entries = [staged.get(e.id, e) for e in stored]
         entries += [
             e for e in staged.values() if e.subscription_id == subscription_id and e.id not in ids
         ]
+        entries.sort(key=_created_at)  # as the SQL stores give them
         return entries
 
     # idempotency
@@ -347,22 +321,8 @@ class _MemoryUnitOfWork:
                 store._event_count += len(events)
                 if log is not None:
                     log += [sid] * len(events)
-        if self._outbox:
-            by_subscription: dict[str, dict[str, OutboxEntry]] = {}
-            for entry_id, entry in self._outbox.items():
-                sid = entry.subscription_id
-                entries = by_subscription.get(sid)
-                if entries is None:
-                    stored = store._entries_of(sid)
-                    entries = by_subscription[sid] = {e.id: e for e in stored}
-                entries[entry_id] = entry
-                if _unsent(entry):
-                    store._unsent[entry_id] = sid
-                else:
-                    store._unsent.pop(entry_id, None)
-            keep = store._keep_sent_context
-            for sid, entries in by_subscription.items():
-                store._outbox[sid] = _pack_entries(entries.values(), keep_sent_context=keep)
+        for entry in self._outbox.values():
+            store._put_entry(entry)
         if self._idem:
             store._idem.update(self._idem)
         if self._holds:
@@ -426,12 +386,14 @@ class InMemoryStore:
         """Every instant at which some subscription is due, sorted."""
         self._due_at: dict[dt.datetime, list[str]] = {}
         """Due instant → the ids of the subscriptions due then, in the order they became so."""
-        self._outbox: dict[str, bytes] = {}
-        """Subscription id → its outbox entries in the order they were queued, packed (see
-        ``_pack_entries``)."""
-        self._unsent: dict[str, str] = {}
-        """Entry id → subscription id of the outbox entries not yet sent nor refused for good,
-        oldest first."""
+        self._settled: dict[str, bytes] = {}
+        """Subscription id → its outbox entries sent or refused for good, in the order they
+        were, packed (``packing.append_entry``)."""
+        self._unsent: dict[str, OutboxEntry] = {}
+        """The other outbox entries by id, oldest first (a few at a time: they are sent at
+        once, unless the mail server is down)."""
+        self._unsent_of: dict[str, list[str]] = {}
+        """Subscription id → the ids of its unsent entries, oldest first."""
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold] = {}
         self._expiries: list[tuple[dt.datetime, str]] = []
@@ -459,17 +421,39 @@ class InMemoryStore:
         else:
             ids.append(sid)
 
-    def _entries_of(self, sid: str) -> list[OutboxEntry]:
-        packed_entries = self._outbox.get(sid)
-        return [] if packed_entries is None else _unpack_entries(sid, packed_entries)
+    def _settled_of(self, sid: str) -> list[OutboxEntry]:
+        data = self._settled.get(sid)
+        return [] if data is None else unpack_entries(sid, data)
 
-    def _entry(self, sid: str, entry_id: str) -> OutboxEntry:
-        return next(e for e in self._entries_of(sid) if e.id == entry_id)
+    def _is_settled(self, sid: str, entry_id: str) -> bool:
+        data = self._settled.get(sid)
+        return data is not None and has_entry(data, entry_id)
+
+    def _put_entry(self, entry: OutboxEntry) -> None:
+        sid, entry_id = entry.subscription_id, entry.id
+        if _unsent(entry):
+            if entry_id not in self._unsent:
+                self._unsent_of.setdefault(sid, []).append(entry_id)
+            self._unsent[entry_id] = entry
+            return
+        if self._unsent.pop(entry_id, None) is not None:
+            ids = self._unsent_of[sid]
+            ids.remove(entry_id)
+            if not ids:
+                del self._unsent_of[sid]
+        keep = self._keep_sent_context
+        if not self._is_settled(sid, entry_id):  # settled now: the usual case
+            self._settled[sid] = append_entry(self._settled.get(sid), entry, keep_context=keep)
+            return
+        data = None  # settled again (marked sent after a refusal, say): replace it
+        for e in self._settled_of(sid):
+            data = append_entry(data, entry if e.id == entry_id else e, keep_context=keep)
+        self._settled[sid] = data  # type: ignore[assignment]
 
     def _subscription(self, sid: str) -> Subscription | None:
         value = self._subs.get(sid)
         if isinstance(value, bytes):
-            sub: Subscription = unpacked(value)  # type: ignore[assignment]
+            sub = unpack_subscription(value)
             self._keep_hot(sid, sub, value)
             return sub
         if value is not None:
@@ -485,7 +469,7 @@ class InMemoryStore:
         hot.move_to_end(sid)
         if len(hot) > _HOT:
             cold, was = hot.popitem(last=False)
-            subs[cold] = was or packed(subs[cold])
+            subs[cold] = was or pack_subscription(subs[cold])  # type: ignore[arg-type]
 
     def _reindex(self, sid: str, before: Subscription | None, after: Subscription) -> None:
         old = None if before is None else due_at(before)
@@ -577,7 +561,7 @@ class InMemoryStore:
         """Every subscription, in the order they were created."""
         with self._lock:
             return [
-                unpacked(value) if isinstance(value, bytes) else value  # type: ignore[misc]
+                unpack_subscription(value) if isinstance(value, bytes) else value
                 for value in self._subs.values()
             ]
 
@@ -588,7 +572,7 @@ class InMemoryStore:
         with self._lock:
             values = list(self._subs.values())
         for value in values:
-            yield unpacked(value) if isinstance(value, bytes) else value  # type: ignore[misc]
+            yield unpack_subscription(value) if isinstance(value, bytes) else value
 
     def census(self) -> dict[tuple[SubscriptionStatus, Plan], int]:
         """How many subscriptions are in each status on each plan (only those with some)."""
