@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import attrs
 
@@ -79,6 +79,31 @@ def sample_distributor(distributor_id: str = "D-100", **overrides: object) -> Di
     return DistributorProfile(**values)  # type: ignore[arg-type]
 
 
+class _Orders(Mapping[str, PlanOrder]):
+    """Executed orders by idempotency key: a read-only mapping that keeps each order as its
+    number (order ``O-<n>`` created platform subscription ``PS-<n>``), since a simulation places
+    tens of thousands of them."""
+
+    def __init__(self) -> None:
+        self._numbers: dict[str, int] = {}
+
+    def __getitem__(self, key: str) -> PlanOrder:
+        number = self._numbers[key]
+        return PlanOrder(f"O-{number}", f"PS-{number}")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._numbers)
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def add(self, key: str, order: PlanOrder) -> None:
+        self._numbers[key] = int(order.order_id.removeprefix("O-"))
+
+
 class FakeBSS:
     """The BSS in memory: distributors, accounts, plan orders, subscriptions and licenses."""
 
@@ -86,7 +111,8 @@ class FakeBSS:
         self.faults = faults or Faults()
         self.distributors: dict[str, DistributorProfile] = {}
         self.accounts: dict[str, ResellerAccount] = {}
-        self.orders: dict[str, PlanOrder] = {}
+        self._orders = _Orders()
+        self.orders: Mapping[str, PlanOrder] = self._orders
         """Executed orders by idempotency key: one order per key, however often it is sent."""
         self.subscriptions: dict[str, str] = {}
         """Platform subscription id → status (active, suspended, cancelled)."""
@@ -141,9 +167,8 @@ class FakeBSS:
             return self.orders[idempotency_key]
         self._next += 1
         order = PlanOrder(f"O-{self._next}", f"PS-{self._next}")
-        self.orders[idempotency_key] = order
-        assert order.platform_subscription_id is not None  # noqa: S101
-        self.subscriptions[order.platform_subscription_id] = "active"
+        self._orders.add(idempotency_key, order)
+        self.subscriptions[f"PS-{self._next}"] = "active"
         return order
 
     def _set_status(self, platform_subscription_id: str, status: str) -> None:
@@ -199,7 +224,9 @@ class FakeStorefront:
         """Alias → the account holding it."""
         self.storefronts: dict[str, StorefrontState] = {}
         """Account id → its storefront (absent: none)."""
-        self.purchases: dict[str, PlanOrder] = {}
+        self._purchases = _Orders()
+        self.purchases: Mapping[str, PlanOrder] = self._purchases
+        """The resellers' purchases by idempotency key (each is an order in the BSS too)."""
 
     def is_alias_free(self, alias: StorefrontAlias, *, account_id: str) -> bool:
         self.faults.before("storefront.is_alias_free")
@@ -254,7 +281,7 @@ class FakeStorefront:
     ) -> PlanOrder:
         self.faults.before("storefront.purchase_plan")
         order = self.bss._order(account_id, "storefront:" + idempotency_key)
-        self.purchases[idempotency_key] = order
+        self._purchases.add(idempotency_key, order)
         return order
 
     def __repr__(self) -> str:

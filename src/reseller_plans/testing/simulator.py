@@ -333,7 +333,6 @@ class _Run:
         self.rng = random.Random(sim.seed)  # noqa: S311 - a seeded simulation
         self.sandbox = sim._make_sandbox(sim.seed, sim.start)
         self.accounts: list[str] = []
-        self.aliases: list[str] = []
         self.outcomes: Counter[str] = Counter()
         self.events: Counter[str] = Counter()
         self.unchecked: list[Event] = []
@@ -370,7 +369,6 @@ class _Run:
                     distributor = rng.choice(ineligible)
             account = sandbox.reseller(distributor, reselling_disabled=disabled)
             self.accounts.append(account.id)
-            self.aliases.append(str(account.alias))
 
     # ------------------------------------------------------------------ the run
 
@@ -589,7 +587,8 @@ class _Run:
             plan = Plan.STANDARD if rng.random() < 0.6 else Plan.FREE
             alias = None
             if rng.random() < self.sim.collision_rate:
-                alias = rng.choice(self.aliases)  # most likely another reseller's
+                other = sandbox.bss.accounts[rng.choice(self.accounts)]
+                alias = str(other.alias)  # most likely another reseller's
             annual = rng.random() < self.sim.annual_share
             cycle = BillingCycle.ANNUAL if annual else BillingCycle.MONTHLY
             return sandbox.upgrade(
