@@ -42,6 +42,7 @@ from reseller_plans.domain.events import (
     RevertedToBasic,
     Suspended,
 )
+from reseller_plans.domain.evolve import evolve
 from reseller_plans.domain.plans import Plan, plan_move
 from reseller_plans.domain.subscription import (
     Operation,
@@ -315,7 +316,7 @@ def _renew(sub: Subscription, ctx: Context) -> Result:
 def _retry(sub: Subscription, ctx: Context) -> Result:
     failed = _given(sub.operation)
     reason = failed.reason if failed.compensating else None  # why the undoing began
-    op = attrs.evolve(failed, sync=SyncStatus.IN_PROGRESS, reason=reason)
+    op = evolve(failed, sync=SyncStatus.IN_PROGRESS, reason=reason)
     event = ProvisioningRetried(sub.id, ctx.at, op.kind.value)
     return Result(_evolve(sub, operation=op), (event,))
 

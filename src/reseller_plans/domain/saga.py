@@ -32,6 +32,7 @@ from reseller_plans.domain.events import (
     StorefrontDeactivated,
     WelcomeEmailQueued,
 )
+from reseller_plans.domain.evolve import evolve
 from reseller_plans.domain.lifecycle import Context, Result, Trigger, apply
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
@@ -187,7 +188,7 @@ def start(
     pending = sub.pending_change
     if kind in (K.PLAN_CHANGE, K.CANCELLATION):
         pending = None
-    return attrs.evolve(sub, operation=op, pending_change=pending, version=sub.version + 1)
+    return evolve(sub, operation=op, pending_change=pending, version=sub.version + 1)
 
 
 def _compensation(action: StepAction, previous: Plan) -> StepAction | None:
@@ -241,21 +242,21 @@ def _step_events(sub: Subscription, step: SagaStep, ctx: Context) -> tuple[Event
 
 
 def _finish(sub: Subscription, op: Operation, ctx: Context) -> Result:
-    cleared = attrs.evolve(sub, operation=None)
+    cleared = evolve(sub, operation=None)
     if op.kind is K.CANCELLATION and op.detail == EXPIRY:
         return apply(cleared, Trigger.EXPIRE, ctx)
     trigger = _COMPLETES[op.kind]
-    return apply(cleared, trigger, attrs.evolve(ctx, plan=op.plan, reason=op.detail))
+    return apply(cleared, trigger, evolve(ctx, plan=op.plan, reason=op.detail))
 
 
 def _finish_failed(sub: Subscription, op: Operation, ctx: Context) -> Result:
     reason = op.reason or "provisioning failed"
     failed = ProvisioningFailed(sub.id, ctx.at, op.kind.value, "", reason, awaiting_retry=False)
-    cleared = attrs.evolve(sub, operation=None, failure_reason=reason)
+    cleared = evolve(sub, operation=None, failure_reason=reason)
     if op.kind is K.ACTIVATION:
-        result = apply(cleared, Trigger.FAIL, attrs.evolve(ctx, reason=reason))
+        result = apply(cleared, Trigger.FAIL, evolve(ctx, reason=reason))
         return Result(result.subscription, (failed, *result.events))
-    return Result(attrs.evolve(cleared, version=sub.version + 1), (failed,))
+    return Result(evolve(cleared, version=sub.version + 1), (failed,))
 
 
 def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) -> Result:
@@ -280,14 +281,14 @@ def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) ->
         if outcome.platform_subscription_id is not None:
             changes["platform_subscription_id"] = outcome.platform_subscription_id
         if step.compensation:
-            op = attrs.evolve(op, undone=op.undone + 1)
-            sub = attrs.evolve(sub, operation=op, version=sub.version + 1, **changes)  # type: ignore[arg-type]
+            op = evolve(op, undone=op.undone + 1)
+            sub = evolve(sub, operation=op, version=sub.version + 1, **changes)
             if op.undone == len(_compensations(op)):
                 result = _finish_failed(sub, op, ctx)
                 return Result(result.subscription, events + result.events)
             return Result(sub, events)
-        op = attrs.evolve(op, done=op.done + 1)
-        sub = attrs.evolve(sub, operation=op, version=sub.version + 1, **changes)  # type: ignore[arg-type]
+        op = evolve(op, done=op.done + 1)
+        sub = evolve(sub, operation=op, version=sub.version + 1, **changes)
         if op.done == len(op.steps):
             result = _finish(sub, op, ctx)
             return Result(result.subscription, events + result.events)
@@ -301,13 +302,13 @@ def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) ->
         # A failed undo step keeps the reason of the failure that started the undoing: that
         # is the reason the activation will end with (the event names the undo step's own).
         kept = op.reason if step.compensation else reason
-        op = attrs.evolve(op, sync=SyncStatus.FAILED, reason=kept)
+        op = evolve(op, sync=SyncStatus.FAILED, reason=kept)
         event = ProvisioningFailed(
             sub.id, ctx.at, op.kind.value, step.action.value, reason, awaiting_retry=True
         )
-        return Result(attrs.evolve(sub, operation=op, version=sub.version + 1), (event,))
-    op = attrs.evolve(op, compensating=True, reason=f"{step.action.value}: {reason}")
-    sub = attrs.evolve(sub, operation=op, version=sub.version + 1)
+        return Result(evolve(sub, operation=op, version=sub.version + 1), (event,))
+    op = evolve(op, compensating=True, reason=f"{step.action.value}: {reason}")
+    sub = evolve(sub, operation=op, version=sub.version + 1)
     if not _compensations(op):
         return _finish_failed(sub, op, ctx)
     return Result(sub, ())

@@ -27,6 +27,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from operator import attrgetter, itemgetter
 from types import TracebackType
+from typing import Any
 
 import attrs
 
@@ -46,6 +47,7 @@ from reseller_plans.stores.packing import (
     has_entry,
     pack,
     pack_subscription,
+    packed,
     unpack,
     unpack_entries,
     unpack_subscription,
@@ -55,9 +57,9 @@ __all__ = ["ALWAYS", "InMemoryStore", "applicable_change", "due_at", "is_due"]
 
 _DELETED = object()
 _HOT = 256
-"""How many subscriptions the store keeps as objects: those it read or wrote last. It packs the
-others (a tenth of the memory, ten microseconds to read one back); a command or a scheduler run
-works on a handful at a time."""
+"""How many subscriptions the store keeps as objects: those it loaded or wrote last. It packs
+the others (a fifth of the memory, a few microseconds to read one back); a command or a
+scheduler run works on a handful at a time."""
 _first = itemgetter(0)
 _created_at = attrgetter("created_at")
 
@@ -117,11 +119,31 @@ def _fields(cls: type[Event]) -> tuple[str, ...]:
 def _pack_events(events: Sequence[Event], out: bytearray, offsets: array.array[int] | None) -> None:
     """Append ``events`` to a subscription's packed history ``out`` (each its class, ``at``,
     then its other fields) and, when ``offsets`` is given, where each starts to it."""
+    layouts = _LAYOUTS
     for event in events:
         if offsets is not None:
             offsets.append(len(out))
         cls = type(event)
-        pack((cls, event.at, *[getattr(event, name) for name in _fields(cls)]), out)
+        layout = layouts.get(cls) or _layout(cls)
+        out += layout[0]
+        pack(layout[1](event), out)
+
+
+_LAYOUTS: dict[type[Event], tuple[bytes, Callable[[Event], tuple[object, ...]]]] = {}
+"""An event class → its class packed, and what reads ``at`` and its other fields at once."""
+
+
+def _layout(cls: type[Event]) -> tuple[bytes, Callable[[Event], tuple[object, ...]]]:
+    names = ("at", *_fields(cls))
+    read: Callable[[Event], Any] = attrgetter(*names)
+    if len(names) == 1:  # attrgetter of one name gives the value, not a tuple of it
+        read_one = read
+
+        def read(event: Event) -> tuple[object, ...]:
+            return (read_one(event),)
+
+    layout = _LAYOUTS[cls] = (packed(cls), read)
+    return layout
 
 
 def _unpack_event(sid: str, history: bytes, offset: int) -> tuple[Event, int]:
@@ -368,10 +390,11 @@ class InMemoryStore:
         self._listeners: list[Callable[[list[Event]], object]] = []
         self._event_count = 0
         self._subs: dict[str, Subscription | bytes] = {}
-        """Subscriptions by id: the most recently used as they are, the others packed."""
+        """Subscriptions by id: the ones loaded or written last as they are, the others packed
+        (``packing.pack_subscription``)."""
         self._hot: OrderedDict[str, bytes | None] = OrderedDict()
-        """The ids of the subscriptions kept as they are, least recently used first, with the
-        bytes each was read from while it has not changed."""
+        """The ids of the subscriptions kept as they are, oldest first, with the bytes each was
+        loaded from while it has not changed."""
         self._census: Counter[tuple[SubscriptionStatus, Plan]] = Counter()
         """How many subscriptions are in each status on each plan."""
         self._by_account: dict[str, str | list[str]] = {}
@@ -452,17 +475,15 @@ class InMemoryStore:
 
     def _subscription(self, sid: str) -> Subscription | None:
         value = self._subs.get(sid)
-        if isinstance(value, bytes):
+        if type(value) is bytes:
             sub = unpack_subscription(value)
             self._keep_hot(sid, sub, value)
             return sub
-        if value is not None:
-            self._hot.move_to_end(sid)
-        return value
+        return value  # type: ignore[return-value]
 
     def _keep_hot(self, sid: str, sub: Subscription, packed_as: bytes | None = None) -> None:
-        """Keep ``sub`` as it is (``packed_as`` while it is unchanged), and pack the least
-        recently used one beyond ``_HOT`` again."""
+        """Keep ``sub`` as it is (``packed_as`` while it is unchanged), and pack the oldest one
+        beyond ``_HOT`` again."""
         subs, hot = self._subs, self._hot
         subs[sid] = sub
         hot[sid] = packed_as

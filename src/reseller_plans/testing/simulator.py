@@ -334,7 +334,7 @@ class _Run:
         self.sandbox = sim._make_sandbox(sim.seed, sim.start)
         self.accounts: list[str] = []
         self.outcomes: Counter[str] = Counter()
-        self.events: Counter[str] = Counter()
+        self.events: Counter[type[Event]] = Counter()
         self.unchecked: list[Event] = []
         """Events committed since the last check, in order (the store's listener adds them)."""
         self.violations: list[str] = []
@@ -344,7 +344,7 @@ class _Run:
 
     def committed(self, events: list[Event]) -> None:
         self.unchecked += events
-        self.events.update(event.name for event in events)
+        self.events.update(map(type, events))
 
     # ------------------------------------------------------------------ population
 
@@ -414,7 +414,7 @@ class _Run:
             steps=self.steps,
             subscriptions=sum(store.census().values()),
             outcomes=dict(sorted(self.outcomes.items())),
-            events=dict(sorted(self.events.items())),
+            events=dict(sorted((cls.__name__, n) for cls, n in self.events.items())),
             plans_by_month=tuple(plans_by_month),
             emails_sent=sandbox.mailer.counts.total(),
             emails_by_kind=dict(sorted((k.value, n) for k, n in sandbox.mailer.kinds.items())),
