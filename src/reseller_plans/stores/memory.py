@@ -244,7 +244,11 @@ class _MemoryUnitOfWork:
         due: list[str] = []
         times = store._due_times
         for i in range(bisect.bisect_right(times, now)):
-            due += store._due_at[times[i]]
+            bucket = store._due_at[times[i]]
+            if type(bucket) is str:
+                due.append(bucket)
+            else:
+                due += bucket
             if len(due) >= limit and not staged:
                 return due[:limit]
         if staged:
@@ -304,7 +308,7 @@ class _MemoryUnitOfWork:
         if alias in self._holds:
             hold = self._holds[alias]
             return hold if isinstance(hold, AliasHold) else None
-        return self._store._holds.get(alias)
+        return self._store._hold(alias)
 
     def put_alias_hold(self, hold: AliasHold) -> None:
         self._dirty = True
@@ -350,15 +354,16 @@ class _MemoryUnitOfWork:
         if self._holds:
             for alias, hold in self._holds.items():
                 previous = store._holds.get(alias)
-                if previous is not None and previous.until is not None:
+                if isinstance(previous, AliasHold) and previous.until is not None:
                     expiries = store._expiries
                     del expiries[bisect.bisect_left(expiries, (previous.until, alias))]
-                if isinstance(hold, AliasHold):
-                    store._holds[alias] = hold
-                    if hold.until is not None:
-                        bisect.insort(store._expiries, (hold.until, alias))
-                else:
+                if not isinstance(hold, AliasHold):
                     store._holds.pop(alias, None)
+                elif hold.until is None:
+                    store._holds[alias] = hold.account_id
+                else:
+                    store._holds[alias] = hold
+                    bisect.insort(store._expiries, (hold.until, alias))
         if store._listeners and self._events:
             committed = [event for _, events in self._events for event in events]
             if committed:
@@ -407,8 +412,9 @@ class InMemoryStore:
         """Where each event of ``_log`` starts in its subscription's ``_history``."""
         self._due_times: list[dt.datetime] = []
         """Every instant at which some subscription is due, sorted."""
-        self._due_at: dict[dt.datetime, list[str]] = {}
-        """Due instant → the ids of the subscriptions due then, in the order they became so."""
+        self._due_at: dict[dt.datetime, str | list[str]] = {}
+        """Due instant → the id of the subscription due then, or the ids of those due then in
+        the order they became so."""
         self._settled: dict[str, bytes] = {}
         """Subscription id → its outbox entries sent or refused for good, in the order they
         were, packed (``packing.append_entry``)."""
@@ -418,7 +424,8 @@ class InMemoryStore:
         self._unsent_of: dict[str, list[str]] = {}
         """Subscription id → the ids of its unsent entries, oldest first."""
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
-        self._holds: dict[str, AliasHold] = {}
+        self._holds: dict[str, AliasHold | str] = {}
+        """Alias → its hold; a hold with no end (a live subscription's) as the account's id."""
         self._expiries: list[tuple[dt.datetime, str]] = []
         """(until, alias) of every alias hold with an end, sorted."""
 
@@ -443,6 +450,10 @@ class InMemoryStore:
             self._by_account[account_id] = [ids, sid]
         else:
             ids.append(sid)
+
+    def _hold(self, alias: str) -> AliasHold | None:
+        hold = self._holds.get(alias)
+        return AliasHold(alias, hold, None) if type(hold) is str else hold  # type: ignore[return-value]
 
     def _settled_of(self, sid: str) -> list[OutboxEntry]:
         data = self._settled.get(sid)
@@ -500,18 +511,21 @@ class InMemoryStore:
         buckets = self._due_at
         if old is not None:
             bucket = buckets[old]
-            bucket.remove(sid)
-            if not bucket:
+            if type(bucket) is str or bucket == [sid]:
                 del buckets[old]
                 times = self._due_times
                 del times[bisect.bisect_left(times, old)]
+            else:
+                bucket.remove(sid)  # type: ignore[union-attr]
         if new is not None:
             bucket = buckets.get(new)  # type: ignore[assignment]
             if bucket is None:
-                buckets[new] = [sid]
+                buckets[new] = sid  # most instants have one subscription due
                 bisect.insort(self._due_times, new)
+            elif type(bucket) is str:
+                buckets[new] = [bucket, sid]
             else:
-                bucket.append(sid)
+                bucket.append(sid)  # type: ignore[union-attr]
 
     # ------------------------------------------------------------------ for test harnesses
 
@@ -603,7 +617,7 @@ class InMemoryStore:
     def alias_holds(self) -> list[AliasHold]:
         """Every alias hold, ordered by alias."""
         with self._lock:
-            return [self._holds[alias] for alias in sorted(self._holds)]
+            return [hold for alias in sorted(self._holds) if (hold := self._hold(alias))]
 
     def __repr__(self) -> str:
         return f"InMemoryStore(subscriptions={len(self._subs)})"

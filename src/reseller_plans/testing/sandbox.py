@@ -528,10 +528,9 @@ class Sandbox:
         with self.store.unit_of_work() as uow:
             for account_id in accounts:
                 self._check_account(uow, account_id, problems, aliases, message_ids)
-            if full:
-                aliases.update(dict.fromkeys(self.storefront.aliases, ""))
-                aliases.update(dict.fromkeys((h.alias for h in self.store.alias_holds()), ""))
-            for alias in aliases:
+            # An alias the Storefront gives no one cannot be held by two: a full check looks
+            # at every alias the Storefront gives out, without a copy of them.
+            for alias in self.storefront.aliases if full else aliases:
                 hold = uow.get_alias_hold(alias)
                 owner = self.storefront.aliases.get(alias)
                 if hold is not None and owner is not None and hold.account_id != owner:
