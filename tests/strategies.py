@@ -6,6 +6,7 @@ property that compares them with ``StorefrontAlias`` tests the code against the 
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 
 from hypothesis import strategies as st
@@ -18,13 +19,33 @@ from reseller_plans import (
     ServiceManagerState,
 )
 from reseller_plans.domain import RESERVED_ALIASES, STANDARD_EDITION_RESELLERS_ADDON
+from reseller_plans.domain.alias import StorefrontAlias
+from reseller_plans.domain.messages import MessageKind
+from reseller_plans.domain.subscription import (
+    BillingCycle,
+    Channel,
+    Operation,
+    OperationKind,
+    PendingChange,
+    PendingKind,
+    StepAction,
+    Subscription,
+    SubscriptionStatus,
+    SyncStatus,
+    Term,
+)
+from reseller_plans.ports import OutboxEntry
 
 __all__ = [
     "alias_like_text",
     "distributor_profiles",
+    "instants",
+    "operations",
+    "outbox_entries",
     "plans",
     "reseller_accounts",
     "respellings",
+    "subscriptions",
     "valid_aliases",
 ]
 
@@ -105,4 +126,91 @@ def reseller_accounts(draw: st.DrawFn) -> ResellerAccount:
         email="it@techsolutions.example",
         reselling_enabled=draw(st.booleans()),
         plan=draw(plans),
+    )
+
+
+instants = st.one_of(
+    st.datetimes(
+        min_value=dt.datetime(1990, 1, 1),
+        max_value=dt.datetime(2100, 1, 1),
+        timezones=st.just(dt.UTC),
+    ),
+    st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
+        lambda naive: naive.replace(minute=0, second=0, microsecond=0, tzinfo=dt.UTC)
+    ),
+    st.datetimes(
+        timezones=st.builds(
+            dt.timezone,
+            st.timedeltas(min_value=-dt.timedelta(hours=23), max_value=dt.timedelta(hours=23)),
+        )
+    ),
+)
+"""Instants the stores meet: aware UTC ones (on the hour, to the second or the microsecond,
+before 2000 too), and some at other offsets."""
+
+_texts = st.text(max_size=12)
+
+
+@st.composite
+def operations(draw: st.DrawFn) -> Operation:
+    """Any operation, at any step."""
+    kind = draw(st.sampled_from(OperationKind))
+    return Operation(
+        kind,
+        draw(plans),
+        draw(plans),
+        draw(st.lists(st.sampled_from(StepAction), max_size=6).map(tuple)),
+        done=draw(st.integers(0, 6)),
+        compensating=draw(st.booleans()),
+        undone=draw(st.integers(0, 6)),
+        sync=draw(st.sampled_from(SyncStatus)),
+        reason=draw(st.none() | _texts),
+        detail=draw(_texts),
+        id=draw(_texts),
+        product_id=draw(_texts),
+    )
+
+
+@st.composite
+def subscriptions(draw: st.DrawFn) -> Subscription:
+    """Any subscription, with or without an alias, a pending change and an operation."""
+    return Subscription(
+        id=draw(st.text(min_size=1, max_size=12)),
+        account_id=draw(st.text(min_size=1, max_size=12)),
+        distributor_id=draw(st.sampled_from(["D-100", "D-200"])),
+        plan=draw(plans),
+        alias=draw(st.none() | valid_aliases().map(StorefrontAlias)),
+        status=draw(st.sampled_from(SubscriptionStatus)),
+        term=Term(
+            draw(instants),
+            draw(instants),
+            draw(st.sampled_from(BillingCycle)),
+            draw(st.booleans()),
+            draw(st.integers(0, 31)),
+        ),
+        channel=draw(st.sampled_from(Channel)),
+        pending_change=draw(
+            st.none() | st.builds(PendingChange, st.sampled_from(PendingKind), instants, plans)
+        ),
+        operation=draw(st.none() | operations()),
+        platform_subscription_id=draw(st.none() | _texts),
+        failure_reason=draw(st.none() | _texts),
+        version=draw(st.integers(1, 10**6)),
+    )
+
+
+@st.composite
+def outbox_entries(draw: st.DrawFn, subscription_id: str = "sub_1") -> OutboxEntry:
+    """Any outbox entry of the subscription, sent or not."""
+    return OutboxEntry(
+        id=draw(st.text(min_size=1, max_size=20)),
+        subscription_id=subscription_id,
+        kind=draw(st.sampled_from(MessageKind)),
+        to=tuple(draw(st.lists(st.emails(), max_size=2))),
+        context=draw(st.dictionaries(_texts, _texts, max_size=4)),
+        created_at=draw(instants),
+        sent_at=draw(st.none() | instants),
+        attempts=draw(st.integers(0, 10)),
+        last_error=draw(st.none() | _texts),
+        failed_permanently=draw(st.booleans()),
     )

@@ -111,6 +111,30 @@ def test_reseller_built_on_a_plan_is_on_it_everywhere(sandbox: Sandbox) -> None:
     sandbox.check_invariants()
 
 
+def test_the_fake_platform_places_one_order_per_idempotency_key(sandbox: Sandbox) -> None:
+    account = sandbox.reseller()
+    order_args = {"account_id": account.id, "product_id": "ResellerPlanFree", "alias": None}
+
+    order = sandbox.bss.place_plan_order(
+        **order_args, billing_cycle="monthly", idempotency_key="k-1"
+    )
+    again = sandbox.bss.place_plan_order(
+        **order_args, billing_cycle="monthly", idempotency_key="k-1"
+    )
+    purchase = sandbox.storefront.purchase_plan(
+        **order_args, billing_cycle="monthly", idempotency_key="k-2"
+    )
+
+    assert again == order != purchase
+    assert sandbox.bss.orders == {"k-1": order, "storefront:k-2": purchase}
+    assert sandbox.storefront.purchases == {"k-2": purchase}
+    assert sandbox.bss.subscriptions == {
+        order.platform_subscription_id: "active",
+        purchase.platform_subscription_id: "active",
+    }
+    assert "k-1" in repr(sandbox.bss.orders)
+
+
 @pytest.mark.parametrize("via", ["bss", "storefront"])
 def test_both_channels_end_to_end(sandbox: Sandbox, via: str) -> None:
     reseller = sandbox.reseller(alias="techsolutions")

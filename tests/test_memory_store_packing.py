@@ -1,0 +1,138 @@
+"""``InMemoryStore`` keeps most of what it holds packed, and nobody can tell from what it returns;
+it counts subscriptions by status and plan, shows each commit's events to listeners, and can go
+without the commit-order log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import attrs
+import pytest
+
+from reseller_plans import Plan
+from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.domain.events import Event, Requested
+from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, Term
+from reseller_plans.ports import AliasHold
+from reseller_plans.stores import memory
+from reseller_plans.stores.memory import InMemoryStore
+from reseller_plans.testing import Sandbox
+
+T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+MANY = memory._HOT * 2 + 10
+
+
+def subscription(n: int) -> Subscription:
+    return Subscription(
+        id=f"sub_{n}",
+        account_id=f"R-{n}",
+        distributor_id="D-100",
+        plan=Plan.FREE if n % 2 else Plan.STANDARD,
+        alias=None,
+        status=SubscriptionStatus.ACTIVE if n % 3 else SubscriptionStatus.SUSPENDED,
+        term=Term.starting(T0 + dt.timedelta(hours=n)),
+    )
+
+
+def filled(count: int = MANY) -> tuple[InMemoryStore, list[Subscription]]:
+    store, subs = InMemoryStore(), [subscription(n) for n in range(count)]
+    for sub in subs:
+        with store.unit_of_work() as uow:
+            uow.add(sub, (Requested(sub.id, T0, sub.account_id, sub.plan, "bss"),))
+    return store, subs
+
+
+def test_subscriptions_packed_away_come_back_equal() -> None:
+    store, subs = filled()
+
+    assert store.subscriptions() == subs
+    assert list(store.iter_subscriptions()) == subs
+    with store.unit_of_work() as uow:
+        assert [uow.get(s.id) for s in subs] == subs
+        assert [uow.live_subscription_of(s.account_id) for s in subs] == subs
+    assert len(store._hot) <= memory._HOT  # the rest is packed
+
+
+def test_a_subscription_packed_away_is_saved_again_by_its_version() -> None:
+    store, subs = filled()
+    first = subs[0]  # long packed away by now
+    renewed = attrs.evolve(first, term=first.term.renewed(), version=first.version + 1)
+
+    with store.unit_of_work() as uow:
+        uow.save(renewed, (), expected_version=first.version)
+    for sub in subs[1:]:  # pack it away again
+        with store.unit_of_work() as uow:
+            uow.get(sub.id)
+
+    with store.unit_of_work() as uow:
+        assert uow.get(first.id) == renewed
+        assert uow.due(renewed.term.end, limit=MANY).count(first.id) == 1
+
+
+def test_the_census_counts_subscriptions_by_status_and_plan() -> None:
+    store, subs = filled()
+    cancelled = attrs.evolve(subs[5], status=SubscriptionStatus.CANCELLED, version=2)
+    with store.unit_of_work() as uow:
+        uow.save(cancelled, (), expected_version=1)
+    subs[5] = cancelled
+
+    assert store.census() == Counter((s.status, s.plan) for s in subs)
+
+
+def test_listeners_see_each_commit_with_events_once_and_in_order() -> None:
+    sandbox = Sandbox()
+    seen: list[list[Event]] = []
+    sandbox.store.add_listener(seen.append)
+
+    sandbox.upgrade(sandbox.reseller(), Plan.STANDARD)
+    with sandbox.store.unit_of_work() as uow:  # a commit without events
+        uow.put_alias_hold(AliasHold("someone", "R-9", None))
+
+    assert [e for batch in seen for e in batch] == sandbox.events
+    assert all(batch for batch in seen)
+
+
+def test_a_listener_that_raises_fails_the_unit_of_work_after_its_commit() -> None:
+    store = InMemoryStore()
+
+    def refuse(events: list[Event]) -> None:
+        raise RuntimeError("listener down")
+
+    store.add_listener(refuse)
+    sub = subscription(1)
+
+    with pytest.raises(RuntimeError, match="listener down"), store.unit_of_work() as uow:
+        uow.add(sub, (Requested(sub.id, T0, sub.account_id, sub.plan, "bss"),))
+
+    assert store.subscriptions() == [sub]
+
+
+def test_a_store_without_the_event_log_keeps_every_history() -> None:
+    sandbox = Sandbox(keep_events=False)
+    reseller = sandbox.reseller()
+    sandbox.upgrade(reseller, Plan.FREE)
+    sandbox.advance(months=2)
+
+    with pytest.raises(InvalidInput, match="keep_event_log=False"):
+        sandbox.events  # noqa: B018 - the property is what is tested
+    with pytest.raises(InvalidInput, match="add_listener"):
+        sandbox.store.events(0)
+    names = [e.name for e in sandbox.history(reseller)]
+    assert names[0] == "Requested"
+    assert names.count("Renewed") == 2
+    assert sandbox.store.event_count == len(names)
+
+
+def test_alias_holds_with_and_without_an_end_come_back_as_holds() -> None:
+    store = InMemoryStore()
+    open_ended = AliasHold("techsolutions", "R-1", None)
+    ending = AliasHold("oldname", "R-2", T0)
+    with store.unit_of_work() as uow:
+        uow.put_alias_hold(open_ended)
+        uow.put_alias_hold(ending)
+
+    with store.unit_of_work() as uow:
+        assert uow.get_alias_hold("techsolutions") == open_ended
+        assert uow.expired_alias_holds(T0) == [ending]
+    assert store.alias_holds() == [ending, open_ended]
