@@ -7,14 +7,16 @@ serialized by a lock, so the store is safe to share between threads.
 The store keeps indexes so that its queries cost what a database's would with the right index,
 not a scan of everything it holds (a simulation keeps tens of thousands of subscriptions): the
 due time of each subscription (:func:`due_at`) in a sorted list, unsent outbox entries in order,
-outbox entries per subscription, and alias holds by expiry. It also keeps every event in the order
-it was committed (:meth:`InMemoryStore.events`), across subscriptions.
+the subscriptions of each account, alias holds by expiry, and a count of subscriptions by status
+and plan. It also keeps every event in the order it was committed (:meth:`InMemoryStore.events`),
+unless told not to, and shows each commit's events to listeners.
 
-It keeps histories and outbox entries packed into bytes (``reseller_plans.stores.packing``: a
-dozen bytes an event, one ``bytes`` per subscription's history) and builds the objects again when
-they are read: what it returns is equal to what was stored, not the same object. A simulation of
-ten thousand resellers over a year keeps over a hundred thousand events and tens of thousands of
-messages.
+It keeps packed what it holds long (``reseller_plans.stores.packing``): each subscription's
+history (a dozen bytes an event) and settled messages as bytes, and every subscription but the
+few hundred it loaded or wrote last. It builds the objects again when they are read: what it
+returns is equal to what was stored, not the same object. A simulation of ten thousand resellers
+over a year keeps ten thousand subscriptions, over a hundred thousand events and twenty thousand
+messages in under 2 KB a subscription, everything included.
 """
 
 from __future__ import annotations
