@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lifecycle_builders import make_operation, make_subscription
+from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.evolve import evolve
 from reseller_plans.domain.subscription import (
     Operation,
@@ -68,3 +69,19 @@ def test_the_original_is_left_alone(sub: Subscription) -> None:
 def test_a_change_to_no_field_is_refused(value: object) -> None:
     with pytest.raises(TypeError, match="has no field colour"):
         evolve(value, colour="red")
+
+
+def test_a_field_named_value_can_change() -> None:
+    alias = StorefrontAlias.parse("acme")
+
+    assert evolve(alias, value="globex") == attrs.evolve(alias, value="globex")
+
+
+@attrs.frozen
+class _Wrapper:
+    items: tuple[int, ...]
+
+
+def test_a_slotted_value_of_one_field_evolves() -> None:
+    assert evolve(_Wrapper((7,))) == _Wrapper((7,))
+    assert evolve(_Wrapper((7,)), items=(8,)) == _Wrapper((8,))

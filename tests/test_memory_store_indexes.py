@@ -118,10 +118,10 @@ def test_outbox_entries_come_back_as_they_went_in() -> None:
     with sandbox.store.unit_of_work() as uow:
         uow.add_outbox(entry)
     with sandbox.store.unit_of_work() as uow:
-        again = uow.outbox_of(sub.id)[-1]
+        again = next(e for e in uow.outbox_of(sub.id) if e.id == "m-1")
         uow.update_outbox(attrs.evolve(again, sent_at=sub.term.end, attempts=1))
     with sandbox.store.unit_of_work() as uow:
-        sent = uow.outbox_of(sub.id)[-1]
+        sent = next(e for e in uow.outbox_of(sub.id) if e.id == "m-1")
 
     assert again == entry
     assert sent == attrs.evolve(entry, sent_at=sub.term.end, attempts=1)

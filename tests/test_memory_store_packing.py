@@ -13,8 +13,9 @@ import pytest
 from reseller_plans import Plan
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event, Requested
+from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, Term
-from reseller_plans.ports import AliasHold
+from reseller_plans.ports import AliasHold, OutboxEntry
 from reseller_plans.stores import memory
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.testing import Sandbox
@@ -136,3 +137,81 @@ def test_alias_holds_with_and_without_an_end_come_back_as_holds() -> None:
         assert uow.get_alias_hold("techsolutions") == open_ended
         assert uow.expired_alias_holds(T0) == [ending]
     assert store.alias_holds() == [ending, open_ended]
+
+
+def test_a_commit_that_cannot_be_packed_leaves_nothing_behind() -> None:
+    store = InMemoryStore()
+    seen: list[list[Event]] = []
+    store.add_listener(seen.append)
+    bad, good = subscription(1), subscription(2)
+
+    with pytest.raises(TypeError, match="cannot pack"), store.unit_of_work() as uow:
+        uow.add(bad, (Requested(bad.id, T0, bad.account_id, bad.plan, 1.5),))  # type: ignore[arg-type]
+    with store.unit_of_work() as uow:
+        uow.add(good, (Requested(good.id, T0, good.account_id, good.plan, "bss"),))
+
+    assert store.subscriptions() == [good]
+    assert store.census() == {(good.status, good.plan): 1}
+    assert store.event_count == 1
+    assert [e.subscription_id for e in store.events()] == [good.id]
+    assert seen == [store.events()]
+
+
+def test_text_with_a_lone_surrogate_is_stored_whole() -> None:
+    sandbox = Sandbox()
+    reseller = sandbox.reseller()
+    sub = sandbox.upgrade(reseller, Plan.FREE)
+
+    sandbox.plans.suspend(sub.id, actor=sandbox.as_distributor(reseller), reason="late \ud800")
+
+    assert sandbox.events[-1].name == "Suspended"
+    assert sandbox.history(reseller)[-1] == sandbox.events[-1]
+
+
+def test_an_entry_sent_then_reopened_is_in_the_outbox_once() -> None:
+    sandbox = Sandbox(keep_messages=False)
+    sub = sandbox.upgrade(sandbox.reseller(), Plan.STANDARD)
+    with sandbox.store.unit_of_work() as uow:
+        (sent,) = uow.outbox_of(sub.id)
+        assert sent.sent_at is not None
+        # Two senders raced: one sent it, the other failed and wrote it back as unsent.
+        reopened = attrs.evolve(sent, sent_at=None, attempts=2, last_error="timeout")
+        uow.update_outbox(reopened)
+
+    with sandbox.store.unit_of_work() as uow:
+        assert uow.outbox_of(sub.id) == [reopened]
+        assert uow.unsent_outbox(limit=10) == [reopened]
+
+
+def test_a_refused_message_keeps_its_context_when_sent_ones_do_not() -> None:
+    store = InMemoryStore(keep_sent_context=False)
+    sub = subscription(1)
+    refused = OutboxEntry(
+        "m-1", sub.id, MessageKind.WELCOME, ("a@x.example",), {"plan": "free"}, T0,
+        attempts=1, last_error="550 no such user", failed_permanently=True,
+    )  # fmt: skip
+    sent = attrs.evolve(refused, id="m-2", sent_at=T0, failed_permanently=False, last_error=None)
+    with store.unit_of_work() as uow:
+        uow.add(sub, ())
+        uow.add_outbox(refused)
+        uow.add_outbox(sent)
+
+    with store.unit_of_work() as uow:
+        assert uow.outbox_of(sub.id) == [refused, attrs.evolve(sent, context={})]
+
+
+def test_every_listener_sees_the_commit_even_after_one_raises() -> None:
+    store = InMemoryStore()
+    seen: list[list[Event]] = []
+
+    def refuse(events: list[Event]) -> None:
+        raise RuntimeError("first listener down")
+
+    store.add_listener(refuse)
+    store.add_listener(seen.append)
+    sub = subscription(1)
+
+    with pytest.raises(RuntimeError, match="first listener down"), store.unit_of_work() as uow:
+        uow.add(sub, (Requested(sub.id, T0, sub.account_id, sub.plan, "bss"),))
+
+    assert [len(batch) for batch in seen] == [1]

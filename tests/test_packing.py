@@ -4,6 +4,7 @@ same types and time zones, whatever it holds."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -12,7 +13,14 @@ from hypothesis import strategies as st
 
 from reseller_plans.domain.events import Activated, Renewed
 from reseller_plans.domain.messages import MessageKind
-from reseller_plans.domain.subscription import PendingChange, PendingKind, Subscription, Term
+from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.subscription import (
+    PendingChange,
+    PendingKind,
+    Subscription,
+    SubscriptionStatus,
+    Term,
+)
 from reseller_plans.ports import OutboxEntry
 from reseller_plans.stores.packing import (
     append_entry,
@@ -151,3 +159,37 @@ def test_an_id_found_only_inside_another_entry_is_not_an_entry() -> None:
     assert has_entry(data, "m-1")
     assert not has_entry(data, "m-2")  # its text is there, in the context: not an entry
     assert not has_entry(data, "m-3")
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        dt.datetime.max.replace(tzinfo=dt.UTC),
+        dt.datetime(2600, 6, 1, 12, 0, 0, 999_999, tzinfo=dt.UTC),
+        dt.datetime(1999, 12, 31, 23, 59, 59, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 29, 9, tzinfo=ZoneInfo("Europe/Paris")),
+        dt.datetime(2026, 1, 1, tzinfo=dt.timezone(dt.timedelta(microseconds=1))),
+        dt.datetime(2026, 1, 1),
+    ],
+    ids=["max", "far-future-micros", "before-2000", "zoneinfo", "odd-offset", "naive"],
+)
+def test_edge_instants_come_back_exactly(when: dt.datetime) -> None:
+    for back in (unpacked(packed(when)), _instant_round_trip(when)):
+        assert back == when
+        assert back.tzinfo == when.tzinfo  # a ZoneInfo stays one: later renewals follow its DST
+
+
+def _instant_round_trip(when: dt.datetime) -> dt.datetime:
+    term = Term(when, when)
+    sub = Subscription("s", "a", "d", Plan.FREE, None, SubscriptionStatus.ACTIVE, term)
+    return unpack_subscription(pack_subscription(sub)).term.start
+
+
+def test_text_with_a_lone_surrogate_packs() -> None:
+    text = "non-payment \ud800"
+    assert unpacked(packed(text)) == text
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    entry = OutboxEntry(text, "sub_1", MessageKind.SUSPENDED, (), {"reason": text}, at)
+    data = append_entry(None, entry, keep_context=True)
+    assert unpack_entries("sub_1", data) == [entry]
+    assert has_entry(data, text)

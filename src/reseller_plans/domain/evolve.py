@@ -48,10 +48,11 @@ def _copier(cls: type) -> _Copier:
     order = [field.name for field in attrs.fields(cls)]
     position = {name: i for i, name in enumerate(order)}
     read = attrgetter(*order)
+    one = len(order) == 1  # then attrgetter gives the value, not a tuple of it
 
     def copy_slots(value: Any, changes: dict[str, Any]) -> Any:
         check(changes)
-        values = list(read(value))  # every field in one C call
+        values = [read(value)] if one else list(read(value))  # every field in one C call
         for name, change in changes.items():
             values[position[name]] = change
         return cls(*values)  # attrs' generated __init__, positional: cheaper than evolve's
@@ -59,7 +60,7 @@ def _copier(cls: type) -> _Copier:
     return copy_slots
 
 
-def evolve(value: _T, **changes: Any) -> _T:
+def evolve(value: _T, /, **changes: Any) -> _T:
     """A copy of the frozen attrs ``value`` with ``changes``, cheaper than ``attrs.evolve``.
 
     A value with an attribute dict is copied without running ``__init__``, so its class must

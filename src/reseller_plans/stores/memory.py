@@ -26,7 +26,7 @@ import bisect
 import datetime as dt
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter, itemgetter
 from types import TracebackType
 from typing import Any
@@ -63,7 +63,7 @@ _HOT = 256
 the others (a fifth of the memory, a few microseconds to read one back); a command or a
 scheduler run works on a handful at a time."""
 _first = itemgetter(0)
-_created_at = attrgetter("created_at")
+_queued = attrgetter("created_at", "id")
 
 ALWAYS = dt.datetime.min.replace(tzinfo=dt.UTC)
 """The due time of a subscription whose operation is in progress: due whenever asked."""
@@ -294,7 +294,7 @@ class _MemoryUnitOfWork:
         entries += [
             e for e in staged.values() if e.subscription_id == subscription_id and e.id not in ids
         ]
-        entries.sort(key=_created_at)  # as the SQL stores give them
+        entries.sort(key=_queued)  # as the SQL stores give them
         return entries
 
     # idempotency
@@ -328,29 +328,38 @@ class _MemoryUnitOfWork:
         return [h for h in holds if h is not None and h.until is not None and h.until <= now]
 
     def _commit(self) -> None:
+        # First everything that could fail (packing), into locals; then only what cannot, so
+        # that a commit applies whole or not at all.
         store = self._store
-        if self._subs:
-            for sid, sub in self._subs.items():
-                before = store._subscription(sid)
-                if before is None:
-                    store._add_to_account(sub.account_id, sid)
-                store._keep_hot(sid, sub)
-                store._reindex(sid, before, sub)
-                census = store._census
-                if before is not None:
-                    census[before.status, before.plan] -= 1
-                census[sub.status, sub.plan] += 1
-        log, offsets = store._log, store._log_offsets
+        packed_subs = {sid: pack_subscription(sub) for sid, sub in self._subs.items()}
+        histories: dict[str, bytes] = {}
+        offsets: array.array[int] | None = None if store._log is None else array.array("I")
         for sid, events in self._events:
             if events:
-                history = bytearray(store._history.get(sid, b""))
+                history = bytearray(histories.get(sid) or store._history.get(sid, b""))
                 _pack_events(events, history, offsets)
-                store._history[sid] = bytes(history)
-                store._event_count += len(events)
-                if log is not None:
-                    log += [sid] * len(events)
+                histories[sid] = bytes(history)
+        settled = store._settled_after(self._outbox.values())
+
+        for sid, sub in self._subs.items():
+            before = store._subscription(sid)
+            if before is None:
+                store._add_to_account(sub.account_id, sid)
+            store._keep_hot(sid, sub, packed_subs[sid])
+            store._reindex(sid, before, sub)
+            census = store._census
+            if before is not None:
+                census[before.status, before.plan] -= 1
+            census[sub.status, sub.plan] += 1
+        store._history.update(histories)
+        committed = [event for _, events in self._events for event in events]
+        store._event_count += len(committed)
+        if store._log is not None and store._log_offsets is not None and offsets is not None:
+            store._log += [sid for sid, events in self._events for _ in events]
+            store._log_offsets += offsets
         for entry in self._outbox.values():
-            store._put_entry(entry)
+            store._track_unsent(entry)
+        store._settled.update(settled)
         if self._idem:
             store._idem.update(self._idem)
         if self._holds:
@@ -366,11 +375,8 @@ class _MemoryUnitOfWork:
                 else:
                     store._holds[alias] = hold
                     bisect.insort(store._expiries, (hold.until, alias))
-        if store._listeners and self._events:
-            committed = [event for _, events in self._events for event in events]
-            if committed:
-                for listener in store._listeners:
-                    listener(committed)
+        if committed:
+            store._tell_listeners(committed)
 
 
 class InMemoryStore:
@@ -399,9 +405,9 @@ class InMemoryStore:
         self._subs: dict[str, Subscription | bytes] = {}
         """Subscriptions by id: the ones loaded or written last as they are, the others packed
         (``packing.pack_subscription``)."""
-        self._hot: OrderedDict[str, bytes | None] = OrderedDict()
-        """The ids of the subscriptions kept as they are, oldest first, with the bytes each was
-        loaded from while it has not changed."""
+        self._hot: OrderedDict[str, bytes] = OrderedDict()
+        """The ids of the subscriptions kept as they are, oldest first, each with its packed
+        bytes (packed when written, so that putting one away cannot fail)."""
         self._census: Counter[tuple[SubscriptionStatus, Plan]] = Counter()
         """How many subscriptions are in each status on each plan."""
         self._by_account: dict[str, str | list[str]] = {}
@@ -459,32 +465,57 @@ class InMemoryStore:
 
     def _settled_of(self, sid: str) -> list[OutboxEntry]:
         data = self._settled.get(sid)
-        return [] if data is None else unpack_entries(sid, data)
+        return unpack_entries(sid, data) if data else []
 
     def _is_settled(self, sid: str, entry_id: str) -> bool:
         data = self._settled.get(sid)
         return data is not None and has_entry(data, entry_id)
 
-    def _put_entry(self, entry: OutboxEntry) -> None:
+    def _settled_after(self, entries: Iterable[OutboxEntry]) -> dict[str, bytes]:
+        """The packed settled entries of each subscription these entries change, once they
+        are written: a settled entry is added (or replaces its former self); an unsent one
+        takes its settled self out, if it had one (two senders raced)."""
+        blobs: dict[str, bytes] = {}
+        for entry in entries:
+            sid, entry_id = entry.subscription_id, entry.id
+            data = blobs.get(sid) or self._settled.get(sid)
+            settles = not _unsent(entry)
+            keep = self._keep_sent_context or entry.sent_at is None
+            if data is not None and has_entry(data, entry_id):
+                rebuilt = None
+                for e in unpack_entries(sid, data):
+                    if e.id != entry_id:
+                        rebuilt = append_entry(rebuilt, e, keep_context=True)
+                    elif settles:
+                        rebuilt = append_entry(rebuilt, entry, keep_context=keep)
+                blobs[sid] = rebuilt or b""
+            elif settles:
+                blobs[sid] = append_entry(data, entry, keep_context=keep)
+        return blobs
+
+    def _track_unsent(self, entry: OutboxEntry) -> None:
         sid, entry_id = entry.subscription_id, entry.id
         if _unsent(entry):
             if entry_id not in self._unsent:
                 self._unsent_of.setdefault(sid, []).append(entry_id)
             self._unsent[entry_id] = entry
-            return
-        if self._unsent.pop(entry_id, None) is not None:
+        elif self._unsent.pop(entry_id, None) is not None:
             ids = self._unsent_of[sid]
             ids.remove(entry_id)
             if not ids:
                 del self._unsent_of[sid]
-        keep = self._keep_sent_context
-        if not self._is_settled(sid, entry_id):  # settled now: the usual case
-            self._settled[sid] = append_entry(self._settled.get(sid), entry, keep_context=keep)
-            return
-        data = None  # settled again (marked sent after a refusal, say): replace it
-        for e in self._settled_of(sid):
-            data = append_entry(data, entry if e.id == entry_id else e, keep_context=keep)
-        self._settled[sid] = data  # type: ignore[assignment]
+
+    def _tell_listeners(self, events: list[Event]) -> None:
+        """Every listener sees the commit, even when one before it raises; then the first
+        error is raised."""
+        error: Exception | None = None
+        for listener in self._listeners:
+            try:
+                listener(events)
+            except Exception as exc:
+                error = error or exc
+        if error is not None:
+            raise error
 
     def _subscription(self, sid: str) -> Subscription | None:
         value = self._subs.get(sid)
@@ -494,16 +525,15 @@ class InMemoryStore:
             return sub
         return value  # type: ignore[return-value]
 
-    def _keep_hot(self, sid: str, sub: Subscription, packed_as: bytes | None = None) -> None:
-        """Keep ``sub`` as it is (``packed_as`` while it is unchanged), and pack the oldest one
-        beyond ``_HOT`` again."""
+    def _keep_hot(self, sid: str, sub: Subscription, packed_as: bytes) -> None:
+        """Keep ``sub`` as it is, and the oldest one beyond ``_HOT`` as it was packed."""
         subs, hot = self._subs, self._hot
         subs[sid] = sub
         hot[sid] = packed_as
         hot.move_to_end(sid)
         if len(hot) > _HOT:
-            cold, was = hot.popitem(last=False)
-            subs[cold] = was or pack_subscription(subs[cold])  # type: ignore[arg-type]
+            cold, cold_packed = hot.popitem(last=False)
+            subs[cold] = cold_packed
 
     def _reindex(self, sid: str, before: Subscription | None, after: Subscription) -> None:
         old = None if before is None else due_at(before)
@@ -589,7 +619,8 @@ class InMemoryStore:
 
         It runs in the committing thread while the store is locked, so it sees every commit
         exactly once and in order; it may read the store (the lock is reentrant) but should
-        be quick. If it raises, the unit of work raises after its commit: what it wrote stays.
+        be quick. If one raises, the others still see the commit, then the unit of work raises
+        that error: what it wrote stays.
         """
         with self._lock:
             self._listeners.append(listener)

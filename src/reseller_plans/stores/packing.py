@@ -10,9 +10,9 @@ The format is a run of tagged values, each a tag byte then its payload (lengths 
 varints, low seven bits first):
 
 - ``None``, ``False``, ``True``: the tag alone;
-- ``int``: zigzag varint; ``str``: length then UTF-8;
+- ``int``: zigzag varint; ``str``: length then UTF-8 (a lone surrogate passes through);
 - ``datetime`` in UTC: whole hours, or seconds, or seconds and microseconds, since 2000-01-01;
-  any other datetime as its ISO 8601 text, which keeps its offset;
+  any other datetime pickled (naive, earlier, or in another zone, which stays that zone);
 - an ``enum.Enum`` member: the code of its class and its position in it;
 - a class (an event's type): its code;
 - an attrs instance: the code of its class, then its fields in order (read back without running
@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import marshal
+import pickle
 import threading
 from collections.abc import Callable, Iterable
 
@@ -59,11 +60,11 @@ __all__ = [
     "unpacked",
 ]
 
-(_NONE, _FALSE, _TRUE, _INT, _STR, _HOURS, _SECONDS, _MICROS, _ISO) = range(9)
+(_NONE, _FALSE, _TRUE, _INT, _STR, _HOURS, _SECONDS, _MICROS, _PICKLED) = range(9)
 (_MEMBER, _CLASS, _RECORD, _TUPLE) = range(9, 13)
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-_EPOCH_SECONDS = int(_EPOCH.timestamp())
+_DAY = 86_400
 _HOUR = 3_600
 
 _Packer = Callable[[object, bytearray], None]
@@ -77,7 +78,7 @@ def _varint(n: int, out: bytearray) -> None:
 
 
 def _pack_str(value: str, out: bytearray) -> None:
-    data = value.encode()
+    data = value.encode("utf-8", "surrogatepass")  # text from JSON may hold a lone surrogate
     size = len(data)
     if size < 0x80:
         out += bytes((_STR, size))
@@ -94,8 +95,8 @@ def _pack_int(value: int, out: bytearray) -> None:
 
 def _pack_datetime(value: dt.datetime, out: bytearray) -> None:
     if value.tzinfo is dt.UTC and value >= _EPOCH:
-        seconds = int(value.timestamp()) - _EPOCH_SECONDS
-        micros = value.microsecond
+        delta = value - _EPOCH  # exact, where a float timestamp is not
+        seconds, micros = delta.days * _DAY + delta.seconds, delta.microseconds
         if micros:
             out.append(_MICROS)
             _varint(seconds, out)
@@ -107,8 +108,8 @@ def _pack_datetime(value: dt.datetime, out: bytearray) -> None:
             out.append(_HOURS)
             _varint(seconds // _HOUR, out)
         return
-    data = value.isoformat().encode()
-    out.append(_ISO)
+    data = pickle.dumps(value)  # naive, before 2000, or another zone (a ZoneInfo stays one)
+    out.append(_PICKLED)
     _varint(len(data), out)
     out += data
 
@@ -223,7 +224,7 @@ def pack(values: Iterable[object], out: bytearray) -> None:
             continue
         cls = type(value)
         if cls is str:
-            data = value.encode()  # type: ignore[attr-defined]
+            data = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
             size = len(data)
             if size < 0x80:
                 out += bytes((_STR, size))
@@ -279,7 +280,7 @@ def unpack(buf: bytes, offset: int, count: int) -> tuple[list[object], int]:
     """Read ``count`` values from ``buf`` at ``offset``; return them and the offset after them."""
     values: list[object] = []
     append = values.append
-    fromtimestamp, utc = dt.datetime.fromtimestamp, dt.UTC
+    epoch, delta = _EPOCH, dt.timedelta
     i = offset
     for _ in range(count):
         tag = buf[i]
@@ -292,7 +293,7 @@ def unpack(buf: bytes, offset: int, count: int) -> tuple[list[object], int]:
         if n >= 0x80:
             n, i = _read_varint(buf, i - 1)
         if tag == _STR:
-            append(buf[i : i + n].decode())
+            append(buf[i : i + n].decode("utf-8", "surrogatepass"))
             i += n
         elif tag == _MEMBER:
             position = buf[i]
@@ -302,14 +303,14 @@ def unpack(buf: bytes, offset: int, count: int) -> tuple[list[object], int]:
                 position, i = _read_varint(buf, i)
             append(_members[n][position])
         elif tag == _HOURS:
-            append(fromtimestamp(n * _HOUR + _EPOCH_SECONDS, utc))
+            append(epoch + delta(hours=n))
         elif tag == _RECORD:
             fields, i = unpack(buf, i, len(_fields[n]))
             append(_restorers[n](fields))
         elif tag == _CLASS:
             append(_classes[n])
         elif tag == _SECONDS:
-            append(fromtimestamp(n + _EPOCH_SECONDS, utc))
+            append(epoch + delta(seconds=n))
         elif tag == _INT:
             append(n >> 1 if not n & 1 else -((n + 1) >> 1))
         elif tag == _TUPLE:
@@ -317,9 +318,9 @@ def unpack(buf: bytes, offset: int, count: int) -> tuple[list[object], int]:
             append(tuple(items))
         elif tag == _MICROS:
             micros, i = _read_varint(buf, i)
-            append(_EPOCH + dt.timedelta(seconds=n, microseconds=micros))
-        elif tag == _ISO:
-            append(dt.datetime.fromisoformat(buf[i : i + n].decode()))
+            append(epoch + delta(seconds=n, microseconds=micros))
+        elif tag == _PICKLED:
+            append(pickle.loads(buf[i : i + n]))  # noqa: S301 - bytes this process packed
             i += n
         else:
             raise ValueError(f"not packed values: tag {tag} at {i}")
@@ -367,16 +368,25 @@ _POSITION: dict[enum.Enum, int] = {
 }
 
 
-def _instant(value: dt.datetime) -> int | str:
-    if value.tzinfo is dt.UTC and not value.microsecond:
-        return int(value.timestamp())
-    return value.isoformat()
+_Instant = int | tuple[int, int] | bytes
 
 
-def _from_instant(value: int | str) -> dt.datetime:
+def _instant(value: dt.datetime) -> _Instant:
+    """A datetime for ``marshal``: seconds since 2000 in UTC (with microseconds when it has
+    some), or any other datetime pickled (naive, or in another zone: a ZoneInfo stays one)."""
+    if value.tzinfo is not dt.UTC:
+        return pickle.dumps(value)
+    delta = value - _EPOCH
+    seconds = delta.days * _DAY + delta.seconds
+    return (seconds, delta.microseconds) if delta.microseconds else seconds
+
+
+def _from_instant(value: _Instant) -> dt.datetime:
     if type(value) is int:
-        return dt.datetime.fromtimestamp(value, dt.UTC)
-    return dt.datetime.fromisoformat(value)  # type: ignore[arg-type]
+        return _EPOCH + dt.timedelta(seconds=value)
+    if type(value) is tuple:
+        return _EPOCH + dt.timedelta(seconds=value[0], microseconds=value[1])
+    return pickle.loads(value)  # type: ignore[no-any-return,arg-type]  # noqa: S301 - packed here
 
 
 def pack_subscription(sub: Subscription) -> bytes:
@@ -473,7 +483,8 @@ _KIND_POSITION = {kind: i for i, kind in enumerate(_MESSAGE_KINDS)}
 
 
 def append_entry(data: bytes | None, entry: OutboxEntry, *, keep_context: bool) -> bytes:
-    """``data`` (packed entries of one subscription, or None) with ``entry`` added at the end;
+    """``data`` (packed entries of one subscription; None or empty for none) with ``entry``
+    added at the end;
     the entry's context is kept only with ``keep_context``."""
     sent = entry.sent_at
     context = tuple(v for item in entry.context.items() for v in item) if keep_context else ()
@@ -488,13 +499,15 @@ def append_entry(data: bytes | None, entry: OutboxEntry, *, keep_context: bool) 
         entry.failed_permanently,
         context,
     )
-    before = () if data is None else marshal.loads(data)  # noqa: S302 - packed by this process
+    before = marshal.loads(data) if data else ()  # noqa: S302 - packed by this process
     return marshal.dumps((*before, fields))
 
 
 def unpack_entries(subscription_id: str, data: bytes) -> list[OutboxEntry]:
     """The entries :func:`append_entry` packed, in order."""
-    entries = []
+    entries: list[OutboxEntry] = []
+    if not data:
+        return entries
     for fields in marshal.loads(data):  # noqa: S302 - packed by this process
         eid, kind, to, created, sent, attempts, error, failed, context = fields
         entries.append(
@@ -516,6 +529,6 @@ def unpack_entries(subscription_id: str, data: bytes) -> list[OutboxEntry]:
 
 def has_entry(data: bytes, entry_id: str) -> bool:
     """Whether the packed entries hold one with this id (mostly without unpacking them)."""
-    if entry_id.encode() not in data:
-        return False  # its id would be in there, as UTF-8
+    if not data or entry_id.encode("utf-8", "surrogatepass") not in data:
+        return False  # its id would be in there, as UTF-8 (marshal lets lone surrogates pass)
     return any(fields[0] == entry_id for fields in marshal.loads(data))  # noqa: S302
