@@ -15,6 +15,7 @@ from reseller_plans.domain.events import Activated, Renewed
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.subscription import (
+    Operation,
     PendingChange,
     PendingKind,
     Subscription,
@@ -128,6 +129,20 @@ def test_the_subscription_layout_knows_every_field() -> None:
         "platform_subscription_id",
         "failure_reason",
         "version",
+    ]
+    assert [f.name for f in attrs.fields(Operation)] == [
+        "kind",
+        "plan",
+        "previous_plan",
+        "steps",
+        "done",
+        "compensating",
+        "undone",
+        "sync",
+        "reason",
+        "detail",
+        "id",
+        "product_id",
     ]
     assert [f.name for f in attrs.fields(Term)] == [
         "start",
