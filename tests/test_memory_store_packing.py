@@ -215,3 +215,16 @@ def test_every_listener_sees_the_commit_even_after_one_raises() -> None:
         uow.add(sub, (Requested(sub.id, T0, sub.account_id, sub.plan, "bss"),))
 
     assert [len(batch) for batch in seen] == [1]
+
+
+def test_a_subscription_the_layout_cannot_pack_stays_as_it_is() -> None:
+    odd = attrs.evolve(subscription(0), id="odd", account_id="R-odd", plan="free")  # not a Plan
+    store, subs = filled()
+    with store.unit_of_work() as uow:
+        uow.add(odd, ())
+    for sub in subs:  # push it out of the most recent ones
+        with store.unit_of_work() as uow:
+            uow.save(sub, (), expected_version=sub.version)
+
+    with store.unit_of_work() as uow:
+        assert uow.get(odd.id) == odd

@@ -331,7 +331,6 @@ class _MemoryUnitOfWork:
         # First everything that could fail (packing), into locals; then only what cannot, so
         # that a commit applies whole or not at all.
         store = self._store
-        packed_subs = {sid: pack_subscription(sub) for sid, sub in self._subs.items()}
         histories: dict[str, bytes] = {}
         offsets: array.array[int] | None = None if store._log is None else array.array("I")
         for sid, events in self._events:
@@ -339,27 +338,28 @@ class _MemoryUnitOfWork:
                 history = bytearray(histories.get(sid) or store._history.get(sid, b""))
                 _pack_events(events, history, offsets)
                 histories[sid] = bytes(history)
-        settled = store._settled_after(self._outbox.values())
+        settled = store._settled_after(self._outbox.values()) if self._outbox else {}
 
         for sid, sub in self._subs.items():
             before = store._subscription(sid)
             if before is None:
                 store._add_to_account(sub.account_id, sid)
-            store._keep_hot(sid, sub, packed_subs[sid])
+            store._keep_hot(sid, sub)
             store._reindex(sid, before, sub)
             census = store._census
             if before is not None:
                 census[before.status, before.plan] -= 1
             census[sub.status, sub.plan] += 1
-        store._history.update(histories)
-        committed = [event for _, events in self._events for event in events]
-        store._event_count += len(committed)
-        if store._log is not None and store._log_offsets is not None and offsets is not None:
-            store._log += [sid for sid, events in self._events for _ in events]
-            store._log_offsets += offsets
+        if histories:
+            store._history.update(histories)
+            store._event_count += sum(len(events) for _, events in self._events)
+            if store._log is not None and store._log_offsets is not None and offsets is not None:
+                store._log += [sid for sid, events in self._events for _ in events]
+                store._log_offsets += offsets
         for entry in self._outbox.values():
             store._track_unsent(entry)
-        store._settled.update(settled)
+        if settled:
+            store._settled.update(settled)
         if self._idem:
             store._idem.update(self._idem)
         if self._holds:
@@ -375,8 +375,8 @@ class _MemoryUnitOfWork:
                 else:
                     store._holds[alias] = hold
                     bisect.insort(store._expiries, (hold.until, alias))
-        if committed:
-            store._tell_listeners(committed)
+        if histories and store._listeners:
+            store._tell_listeners([event for _, events in self._events for event in events])
 
 
 class InMemoryStore:
@@ -405,9 +405,9 @@ class InMemoryStore:
         self._subs: dict[str, Subscription | bytes] = {}
         """Subscriptions by id: the ones loaded or written last as they are, the others packed
         (``packing.pack_subscription``)."""
-        self._hot: OrderedDict[str, bytes] = OrderedDict()
-        """The ids of the subscriptions kept as they are, oldest first, each with its packed
-        bytes (packed when written, so that putting one away cannot fail)."""
+        self._hot: OrderedDict[str, bytes | None] = OrderedDict()
+        """The ids of the subscriptions kept as they are, oldest first, with the bytes each was
+        loaded from while it has not changed."""
         self._census: Counter[tuple[SubscriptionStatus, Plan]] = Counter()
         """How many subscriptions are in each status on each plan."""
         self._by_account: dict[str, str | list[str]] = {}
@@ -525,15 +525,24 @@ class InMemoryStore:
             return sub
         return value  # type: ignore[return-value]
 
-    def _keep_hot(self, sid: str, sub: Subscription, packed_as: bytes) -> None:
-        """Keep ``sub`` as it is, and the oldest one beyond ``_HOT`` as it was packed."""
+    def _keep_hot(self, sid: str, sub: Subscription, packed_as: bytes | None = None) -> None:
+        """Keep ``sub`` as it is (``packed_as`` while it is unchanged), and pack the oldest one
+        beyond ``_HOT`` again."""
         subs, hot = self._subs, self._hot
         subs[sid] = sub
         hot[sid] = packed_as
         hot.move_to_end(sid)
         if len(hot) > _HOT:
-            cold, cold_packed = hot.popitem(last=False)
-            subs[cold] = cold_packed
+            cold, was = hot.popitem(last=False)
+            if was is None:
+                try:
+                    was = pack_subscription(subs[cold])  # type: ignore[arg-type]
+                except (KeyError, TypeError, ValueError):
+                    # Not a subscription the layout knows (a test's odd value): it stays as it
+                    # is rather than fail the unit of work that happened to push it out.
+                    hot[cold] = None
+                    return
+            subs[cold] = was
 
     def _reindex(self, sid: str, before: Subscription | None, after: Subscription) -> None:
         old = None if before is None else due_at(before)

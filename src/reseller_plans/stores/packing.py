@@ -70,6 +70,7 @@ __all__ = [
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _DAY = 86_400
+_EPOCH_TIMESTAMP = 946_684_800  # 2000-01-01 in seconds since 1970
 _HOUR = 3_600
 
 _Packer = Callable[[object, bytearray], None]
@@ -437,7 +438,10 @@ def _instant(value: dt.datetime) -> _Instant:
 
 def _from_instant(value: _Instant) -> dt.datetime:
     if type(value) is int:
-        return _EPOCH + dt.timedelta(seconds=value)
+        try:
+            return dt.datetime.fromtimestamp(_EPOCH_TIMESTAMP + value, dt.UTC)  # exact for ints
+        except (OverflowError, OSError, ValueError):  # beyond what the platform's C time knows
+            return _EPOCH + dt.timedelta(seconds=value)
     if type(value) is tuple:
         return _EPOCH + dt.timedelta(seconds=value[0], microseconds=value[1])
     return pickle.loads(value)  # type: ignore[no-any-return,arg-type]  # noqa: S301 - packed here
