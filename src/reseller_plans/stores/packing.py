@@ -11,8 +11,8 @@ and settled outbox entries, read and written far more often, become tuples of nu
 strings that ``marshal`` (in C) turns into bytes, four times faster for a few bytes more
 (:func:`pack_subscription`, :func:`append_entry`).
 
-The compact format is a run of tagged values, each a tag byte then its payload (lengths and numbers as
-varints, low seven bits first):
+The compact format is a run of tagged values, each a tag byte then its payload (lengths and
+numbers as varints, low seven bits first):
 
 - ``None``, ``False``, ``True``: the tag alone;
 - ``int``: zigzag varint; ``str``: length then UTF-8 (a lone surrogate passes through);
@@ -104,7 +104,22 @@ def _pack_int(value: int, out: bytearray) -> None:
     _varint(value << 1 if value >= 0 else ((-value) << 1) - 1, out)
 
 
+_last_instant: tuple[object, bytes] = (None, b"")
+"""The last datetime packed and its bytes: the events of one commit share their instant."""
+
+
 def _pack_datetime(value: dt.datetime, out: bytearray) -> None:
+    global _last_instant  # noqa: PLW0603 - a one-entry memo, swapped whole (thread-safe)
+    last = _last_instant
+    if last[0] is value:
+        out += last[1]
+        return
+    start = len(out)
+    _pack_new_datetime(value, out)
+    _last_instant = (value, bytes(out[start:]))
+
+
+def _pack_new_datetime(value: dt.datetime, out: bytearray) -> None:
     if value.tzinfo is dt.UTC and value >= _EPOCH:
         delta = value - _EPOCH  # exact, where a float timestamp is not
         seconds, micros = delta.days * _DAY + delta.seconds, delta.microseconds

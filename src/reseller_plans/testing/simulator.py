@@ -344,7 +344,6 @@ class _Run:
 
     def committed(self, events: list[Event]) -> None:
         self.unchecked += events
-        self.events.update(map(type, events))
 
     # ------------------------------------------------------------------ population
 
@@ -487,6 +486,7 @@ class _Run:
         sandbox = self.sandbox
         touched: dict[str, None] = {} if account_id is None else {account_id: None}
         events, self.unchecked = self.unchecked, []
+        self.events.update(map(type, events))
         with sandbox.store.unit_of_work() as uow:
             for event in events:
                 if isinstance(event, Renewed):
