@@ -487,19 +487,22 @@ class _Run:
         touched: dict[str, None] = {} if account_id is None else {account_id: None}
         events, self.unchecked = self.unchecked, []
         self.events.update(map(type, events))
+        account_of: dict[str, str] = {}  # of the subscriptions these events are about
         with sandbox.store.unit_of_work() as uow:
             for event in events:
                 if isinstance(event, Renewed):
                     continue  # a renewal changes nothing an invariant looks at
-                sub = uow.get(event.subscription_id)
-                if sub is None:
-                    self.violations.append(
-                        f"{event.name} of {event.subscription_id}: no such subscription"
-                    )
-                    continue
-                touched[sub.account_id] = None
+                sid = event.subscription_id
+                account = account_of.get(sid)
+                if account is None:
+                    sub = uow.get(sid)
+                    if sub is None:
+                        self.violations.append(f"{event.name} of {sid}: no such subscription")
+                        continue
+                    account = account_of[sid] = sub.account_id
+                touched[account] = None
                 if isinstance(event, ProvisioningFailed) and event.awaiting_retry:
-                    self.needs_retry[sub.account_id] = None
+                    self.needs_retry[account] = None
         if self.sim.check_every_step and touched:
             when = sandbox.now().isoformat()
             self.violations += [f"{when}: {v}" for v in sandbox.violations(touched)]
