@@ -29,7 +29,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import attrgetter, itemgetter
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -107,50 +107,48 @@ def is_due(sub: Subscription, now: dt.datetime) -> bool:
     return when is not None and when <= now
 
 
-_FIELDS: dict[type[Event], tuple[str, ...]] = {}
+class _Layout(NamedTuple):
+    """How an event class is packed: its class (packed), then ``at`` and its other fields."""
+
+    head: bytes
+    read: Callable[[Event], tuple[object, ...]]
+    """``at`` and the other fields after ``subscription_id``, at once."""
+    size: int
+    """How many values ``read`` gives."""
 
 
-def _fields(cls: type[Event]) -> tuple[str, ...]:
-    """The fields of an event class after ``subscription_id`` and ``at``."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        names = _FIELDS[cls] = tuple(f.name for f in attrs.fields(cls))[2:]
-    return names
+_LAYOUTS: dict[type[Event], _Layout] = {}
+
+
+def _layout(cls: type[Event]) -> _Layout:
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        names = tuple(f.name for f in attrs.fields(cls))[1:]  # "at" and the rest
+        read: Callable[[Event], Any] = attrgetter(*names)
+        if len(names) == 1:  # attrgetter of one name gives the value, not a tuple of it
+            read_one = read
+
+            def read(event: Event) -> tuple[object, ...]:
+                return (read_one(event),)
+
+        layout = _LAYOUTS[cls] = _Layout(packed(cls), read, len(names))
+    return layout
 
 
 def _pack_events(events: Sequence[Event], out: bytearray, offsets: array.array[int] | None) -> None:
-    """Append ``events`` to a subscription's packed history ``out`` (each its class, ``at``,
-    then its other fields) and, when ``offsets`` is given, where each starts to it."""
-    layouts = _LAYOUTS
+    """Append ``events`` to a subscription's packed history ``out`` and, when ``offsets`` is
+    given, where each starts to it."""
     for event in events:
         if offsets is not None:
             offsets.append(len(out))
-        cls = type(event)
-        layout = layouts.get(cls) or _layout(cls)
-        out += layout[0]
-        pack(layout[1](event), out)
-
-
-_LAYOUTS: dict[type[Event], tuple[bytes, Callable[[Event], tuple[object, ...]]]] = {}
-"""An event class → its class packed, and what reads ``at`` and its other fields at once."""
-
-
-def _layout(cls: type[Event]) -> tuple[bytes, Callable[[Event], tuple[object, ...]]]:
-    names = ("at", *_fields(cls))
-    read: Callable[[Event], Any] = attrgetter(*names)
-    if len(names) == 1:  # attrgetter of one name gives the value, not a tuple of it
-        read_one = read
-
-        def read(event: Event) -> tuple[object, ...]:
-            return (read_one(event),)
-
-    layout = _LAYOUTS[cls] = (packed(cls), read)
-    return layout
+        layout = _layout(type(event))
+        out += layout.head
+        pack(layout.read(event), out)
 
 
 def _unpack_event(sid: str, history: bytes, offset: int) -> tuple[Event, int]:
     (cls,), offset = unpack(history, offset, 1)
-    values, offset = unpack(history, offset, 1 + len(_fields(cls)))  # type: ignore[arg-type]
+    values, offset = unpack(history, offset, _layout(cls).size)  # type: ignore[arg-type]
     return cls(sid, *values), offset  # type: ignore[operator]
 
 
@@ -353,7 +351,7 @@ class _MemoryUnitOfWork:
         if histories:
             store._history.update(histories)
             store._event_count += sum(len(events) for _, events in self._events)
-            if store._log is not None and store._log_offsets is not None and offsets is not None:
+            if store._log is not None and offsets is not None:
                 store._log += [sid for sid, events in self._events for _ in events]
                 store._log_offsets += offsets
         for entry in self._outbox.values():
@@ -416,7 +414,7 @@ class InMemoryStore:
         """Subscription id → its events, packed (see ``_pack_events``)."""
         self._log: list[str] | None = [] if keep_event_log else None
         """The subscription id of every event, in commit order (the events are in ``_history``)."""
-        self._log_offsets = array.array("I") if keep_event_log else None
+        self._log_offsets = array.array("I")
         """Where each event of ``_log`` starts in its subscription's ``_history``."""
         self._due_times: list[dt.datetime] = []
         """Every instant at which some subscription is due, sorted."""
@@ -607,7 +605,7 @@ class InMemoryStore:
         """
         with self._lock:
             log, offsets = self._log, self._log_offsets
-            if log is None or offsets is None:
+            if log is None:
                 raise InvalidInput(
                     "this InMemoryStore keeps no event log (keep_event_log=False): read each "
                     "subscription's history, or watch events with add_listener()"
@@ -636,16 +634,12 @@ class InMemoryStore:
 
     def subscriptions(self) -> list[Subscription]:
         """Every subscription, in the order they were created."""
-        with self._lock:
-            return [
-                unpack_subscription(value) if isinstance(value, bytes) else value
-                for value in self._subs.values()
-            ]
+        return list(self.iter_subscriptions())
 
     def iter_subscriptions(self) -> Iterator[Subscription]:
         """Every subscription, in the order they were created, built one at a time (the store
         keeps most of a large population packed): for a pass over them all that needs no list
-        of them all. Those created while it runs may or may not be seen."""
+        of them all. It goes through those there were when it started."""
         with self._lock:
             values = list(self._subs.values())
         for value in values:

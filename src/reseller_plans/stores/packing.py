@@ -20,8 +20,6 @@ numbers as varints, low seven bits first):
   any other datetime pickled (naive, earlier, or in another zone, which stays that zone);
 - an ``enum.Enum`` member: the code of its class and its position in it;
 - a class (an event's type): its code;
-- an attrs instance: the code of its class, then its fields in order (read back without running
-  ``__init__``: what was packed was valid when it was built);
 - a ``tuple``: its length then its items.
 
 Class codes are given in the order classes are first packed, by this process: packed bytes are a
@@ -37,8 +35,6 @@ import pickle
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-
-import attrs
 
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.messages import MessageKind
@@ -71,7 +67,7 @@ __all__ = [
 ]
 
 (_NONE, _FALSE, _TRUE, _INT, _STR, _HOURS, _SECONDS, _MICROS, _PICKLED) = range(9)
-(_MEMBER, _CLASS, _RECORD, _TUPLE) = range(9, 13)
+(_MEMBER, _CLASS, _TUPLE) = range(9, 12)
 
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _DAY = 86_400
@@ -180,9 +176,6 @@ _classes: list[type] = []
 _codes: dict[type, int] = {}
 _members: dict[int, tuple[enum.Enum, ...]] = {}
 """An enum class's code → its members in order (a member is packed as its position)."""
-_fields: dict[int, tuple[str, ...]] = {}
-"""An attrs class's code → its fields' names, in order."""
-_restorers: dict[int, Callable[[list[object]], object]] = {}
 _registering = threading.Lock()
 
 
@@ -195,38 +188,24 @@ def _code(cls: type) -> int:
                 code = len(_classes)
                 if issubclass(cls, enum.Enum):
                     _members[code] = tuple(cls)
-                elif attrs.has(cls):
-                    names = _fields[code] = tuple(field.name for field in attrs.fields(cls))
-                    _restorers[code] = _restorer(cls, names)
                 _classes.append(cls)
                 _codes[cls] = code
     return code
 
 
 def _packer_of(cls: type) -> _Packer:
-    """The packer of an enum or attrs class, made the first time one of its values is packed."""
-    if issubclass(cls, enum.Enum):
-        head = bytes((_MEMBER,)) + _varint_bytes(_code(cls))
-        for position, member in enumerate(_members[_codes[cls]]):
-            _SINGLETONS[id(member)] = head + _varint_bytes(position)
-
-        def pack_member(value: object, out: bytearray) -> None:
-            out += _SINGLETONS[id(value)]
-
-        packer = pack_member
-    elif attrs.has(cls):
-        code = _code(cls)
-        record, names = bytes((_RECORD,)) + _varint_bytes(code), _fields[code]
-
-        def pack_record(value: object, out: bytearray) -> None:
-            out += record
-            pack([getattr(value, name) for name in names], out)
-
-        packer = pack_record
-    else:
+    """The packer of an enum class, made the first time one of its members is packed."""
+    if not issubclass(cls, enum.Enum):
         raise TypeError(f"cannot pack a {cls.__name__}")
-    _PACKERS[cls] = packer
-    return packer
+    head = bytes((_MEMBER,)) + _varint_bytes(_code(cls))
+    for position, member in enumerate(_members[_codes[cls]]):
+        _SINGLETONS[id(member)] = head + _varint_bytes(position)
+
+    def pack_member(value: object, out: bytearray) -> None:
+        out += _SINGLETONS[id(value)]
+
+    _PACKERS[cls] = pack_member
+    return pack_member
 
 
 def _varint_bytes(n: int) -> bytes:
@@ -277,28 +256,6 @@ def _read_varint(buf: bytes, i: int) -> tuple[int, int]:
         shift += 7
 
 
-def _restorer(cls: type, names: tuple[str, ...]) -> Callable[[list[object]], object]:
-    """Builds an attrs instance from its field values, without running ``__init__``."""
-    new = object.__new__
-    if "__dict__" in dir(cls):
-
-        def restore_dict(values: list[object]) -> object:
-            obj: object = new(cls)
-            obj.__dict__.update(zip(names, values, strict=True))
-            return obj
-
-        return restore_dict
-    setters = [getattr(cls, name).__set__ for name in names]  # the slots' own descriptors
-
-    def restore_slots(values: list[object]) -> object:
-        obj: object = new(cls)
-        for setter, value in zip(setters, values, strict=True):
-            setter(obj, value)
-        return obj
-
-    return restore_slots
-
-
 _CONSTANTS: tuple[object, ...] = (None, False, True)
 
 
@@ -330,9 +287,6 @@ def unpack(buf: bytes, offset: int, count: int) -> tuple[list[object], int]:
             append(_members[n][position])
         elif tag == _HOURS:
             append(epoch + delta(hours=n))
-        elif tag == _RECORD:
-            fields, i = unpack(buf, i, len(_fields[n]))
-            append(_restorers[n](fields))
         elif tag == _CLASS:
             append(_classes[n])
         elif tag == _SECONDS:
@@ -497,8 +451,6 @@ def pack_subscription(sub: Subscription) -> bytes:
 
 
 _new = object.__new__
-_set_term = [Term.__dict__[name].__set__ for name in ("start", "end", "cycle", "auto_renew")]
-_set_anchor = Term.__dict__["anchor_day"].__set__
 _set_alias = StorefrontAlias.__dict__["value"].__set__
 
 
@@ -507,16 +459,9 @@ def unpack_subscription(data: bytes) -> Subscription:
     fields = marshal.loads(data)  # noqa: S302 - bytes packed by this process, never from outside
     sid, account, distributor, plan, alias_value, status, start, end = fields[:8]
     cycle, auto_renew, anchor, channel, change, op, platform_id, reason, version = fields[8:]
-    term = _new(Term)
-    for setter, value in zip(
-        _set_term,
-        (_from_instant(start), _from_instant(end), _CYCLES[cycle], auto_renew),
-        strict=True,
-    ):
-        setter(term, value)
-    _set_anchor(term, anchor)
+    term = Term(_from_instant(start), _from_instant(end), _CYCLES[cycle], auto_renew, anchor)
     alias = None
-    if alias_value is not None:
+    if alias_value is not None:  # valid when it was packed: not parsed again
         alias = _new(StorefrontAlias)
         _set_alias(alias, alias_value)
     pending = None

@@ -100,8 +100,11 @@ class _Orders(Mapping[str, PlanOrder]):
     def __repr__(self) -> str:
         return repr(dict(self))
 
-    def add(self, key: str, order: PlanOrder) -> None:
-        self._numbers[key] = int(order.order_id.removeprefix("O-"))
+    def add(self, key: str, number: int) -> None:
+        self._numbers[key] = number
+
+    def number(self, key: str) -> int:
+        return self._numbers[key]
 
 
 class FakeBSS:
@@ -158,18 +161,19 @@ class FakeBSS:
         idempotency_key: str,
     ) -> PlanOrder:
         self.faults.before("bss.place_plan_order")
-        return self._order(account_id, idempotency_key)
+        self._order(account_id, idempotency_key)
+        return self.orders[idempotency_key]
 
-    def _order(self, account_id: str, idempotency_key: str) -> PlanOrder:
+    def _order(self, account_id: str, idempotency_key: str) -> int:
+        """The number of the order placed under this key: placed now, unless it was before."""
         if account_id not in self.accounts:
             raise NotFound(f"no account {account_id!r}")
         if idempotency_key in self.orders:
-            return self.orders[idempotency_key]
+            return self._orders.number(idempotency_key)
         self._next += 1
-        order = PlanOrder(f"O-{self._next}", f"PS-{self._next}")
-        self._orders.add(idempotency_key, order)
+        self._orders.add(idempotency_key, self._next)
         self.subscriptions[f"PS-{self._next}"] = "active"
-        return order
+        return self._next
 
     def _set_status(self, platform_subscription_id: str, status: str) -> None:
         if platform_subscription_id not in self.subscriptions:
@@ -280,9 +284,9 @@ class FakeStorefront:
         idempotency_key: str,
     ) -> PlanOrder:
         self.faults.before("storefront.purchase_plan")
-        order = self.bss._order(account_id, "storefront:" + idempotency_key)
-        self._purchases.add(idempotency_key, order)
-        return order
+        number = self.bss._order(account_id, "storefront:" + idempotency_key)
+        self._purchases.add(idempotency_key, number)
+        return self.purchases[idempotency_key]
 
     def __repr__(self) -> str:
         return f"FakeStorefront(storefronts={len(self.storefronts)})"
