@@ -8,13 +8,14 @@ context, never ``KeyError``, ``TypeError`` or ``ValueError``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from reseller_plans.http.errors import MalformedResponse, request_id_of
 
 __all__ = ["Payload", "wire_id"]
 
 _MISSING = object()
+_T = TypeVar("_T")
 
 
 class Payload:
@@ -102,12 +103,8 @@ class Payload:
         """
         name, value = self._first(names)
         if value is _MISSING:
-            if default is None:
-                raise self.malformed(f"member {name!r} is missing")
-            return default
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.malformed(f"member {name!r} should be text, got {_kind(value)}")
-        return str(value)
+            return self._absent(name, default)
+        return self._as_text(name, value)
 
     def optional_text(self, *names: str) -> str | None:
         """Like :meth:`text` but None when absent.
@@ -121,9 +118,19 @@ class Payload:
         Raises:
             MalformedResponse: present but neither a string nor a number.
         """
-        if not self.has(*names):
-            return None
-        return self.text(*names)
+        name, value = self._first(names)
+        return None if value is _MISSING else self._as_text(name, value)
+
+    def _absent(self, name: str, default: _T | None) -> _T:
+        # The one rule for a member that is not there: a default makes it optional.
+        if default is None:
+            raise self.malformed(f"member {name!r} is missing")
+        return default
+
+    def _as_text(self, name: str, value: object) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.malformed(f"member {name!r} should be text, got {_kind(value)}")
+        return str(value)
 
     def flag(self, *names: str, default: bool | None = None) -> bool:
         """The first present member of ``names`` as a boolean (``true``/``"true"``).
@@ -140,9 +147,7 @@ class Payload:
         """
         name, value = self._first(names)
         if value is _MISSING:
-            if default is None:
-                raise self.malformed(f"member {name!r} is missing")
-            return default
+            return self._absent(name, default)
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
@@ -164,9 +169,7 @@ class Payload:
         """
         name, value = self._first(names)
         if value is _MISSING:
-            if default is None:
-                raise self.malformed(f"member {name!r} is missing")
-            return default
+            return self._absent(name, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.malformed(f"member {name!r} should be an integer, got {_kind(value)}")
         return value
@@ -186,9 +189,7 @@ class Payload:
         """
         name, value = self._first(names)
         if value is _MISSING:
-            if default is None:
-                raise self.malformed(f"member {name!r} is missing")
-            return default
+            return self._absent(name, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.malformed(f"member {name!r} should be a number, got {_kind(value)}")
         return float(value)

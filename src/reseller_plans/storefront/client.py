@@ -24,6 +24,7 @@ from reseller_plans.http.client import (
     ApiKeyAuth,
     BackendAdapter,
     BackendClient,
+    Reply,
     Timeouts,
     path_segment,
 )
@@ -153,11 +154,18 @@ class StorefrontClient(BackendAdapter):
 
     # -- reseller storefronts -----------------------------------------------------------------
 
-    def _storefront_action(self, account_id: str, action: str) -> None:
+    def _storefront_action(
+        self,
+        account_id: str,
+        action: str,
+        json_body: dict[str, Any] | None = None,
+        accept: tuple[int, ...] = (),
+    ) -> Reply:
         route = self.wire.storefront_route.format(account_id=path_segment(account_id))
-        self.backend.request(
-            "POST", f"{route}/{action}", json_body={}, idempotency_key=self._new_key()
-        )
+        return self.backend.request(
+            "POST", f"{route}/{action}", json_body=json_body or {},
+            idempotency_key=self._new_key(), accept=accept,
+        )  # fmt: skip
 
     def activate_storefront(self, account_id: str, alias: StorefrontAlias, plan: Plan) -> str:
         """Put the reseller's storefront live under its alias.
@@ -176,17 +184,11 @@ class StorefrontClient(BackendAdapter):
             BackendError: the Storefront failed; ``MalformedResponse`` without a URL.
         """
         wire = self.wire
-        route = wire.storefront_route.format(account_id=path_segment(account_id))
-        reply = self.backend.request(
-            "POST",
-            f"{route}/activate",
-            json_body={
-                wire.activate_alias_member: alias.value,
-                wire.activate_plan_member: wire.plan_values[plan],
-            },
-            idempotency_key=self._new_key(),
-            accept=(409,),
-        )
+        body = {
+            wire.activate_alias_member: alias.value,
+            wire.activate_plan_member: wire.plan_values[plan],
+        }
+        reply = self._storefront_action(account_id, "activate", body, accept=(409,))
         if reply.status == 409:
             raise AliasTaken(alias.value)
         return reply.payload().text(wire.url_member)
