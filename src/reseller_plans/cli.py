@@ -443,13 +443,12 @@ def status(session: Session, target: str) -> None:
             found: Subscription | None = session.plans.get(target)
         except NotFound:
             found = session.plans.subscription_of(target)
-        plan = session.plans.plan_of(target)
     if found is not None:
         _show_subscription(session, found)
-    elif session.json_output:
-        click.echo(json.dumps({"account": target, "plan": plan.value}))
+    elif session.json_output:  # no live subscription: the account is on Basic
+        click.echo(json.dumps({"account": target, "plan": Plan.BASIC.value}))
     else:
-        session.out.print(f"account {target}: {plan.title} (no subscription)")
+        session.out.print(f"account {target}: {Plan.BASIC.title} (no subscription)")
 
 
 @cli.command()
