@@ -405,9 +405,7 @@ class ServiceManager:
             if (
                 existing is not None
                 and existing.platform_subscription_id == platform_id
-                and existing.provisioning_failed
-                and existing.operation is not None
-                and existing.operation.kind is OperationKind.ACTIVATION
+                and self._retry_if_failed(existing, OperationKind.ACTIVATION)
             ):
                 # The platform retries a Create whose provisioning failed: resume it.
                 self.plans.retry(existing.id, actor=self.actor)
