@@ -12,7 +12,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -130,6 +130,14 @@ def _subscription_dict(sub: Subscription) -> dict[str, Any]:
         "platform_subscription": sub.platform_subscription_id,
         "failure_reason": sub.failure_reason,
     }
+
+
+def _act(session: Session, command: Callable[[ResellerPlans, Actor], Subscription]) -> Subscription:
+    """Run a command on one subscription as the session's actor, then show what it left."""
+    with _errors(session):
+        sub = command(session.plans, session.actor)
+    _show_subscription(session, sub)
+    return sub
 
 
 def _show_subscription(session: Session, sub: Subscription) -> None:
@@ -365,12 +373,10 @@ def _print_bulk(session: Session, report: BulkReport, *, csv_output: bool) -> No
 @pass_session
 def change_plan(session: Session, subscription: str, plan: str, timing: str | None) -> None:
     """Move SUBSCRIPTION between Free and Standard (Standard → Free waits for the term end)."""
-    with _errors(session):
-        sub = session.plans.change_plan(
-            subscription, Plan.parse(plan), actor=session.actor,
-            timing=None if timing is None else Timing(timing),
-        )  # fmt: skip
-    _show_subscription(session, sub)
+    _act(session, lambda plans, actor: plans.change_plan(
+        subscription, Plan.parse(plan), actor=actor,
+        timing=None if timing is None else Timing(timing),
+    ))  # fmt: skip
 
 
 @cli.command()
@@ -381,9 +387,7 @@ def change_plan(session: Session, subscription: str, plan: str, timing: str | No
 def cancel(session: Session, subscription: str, at_term_end: bool) -> None:
     """Cancel SUBSCRIPTION: the reseller goes back to Basic."""
     timing = Timing.END_OF_TERM if at_term_end else Timing.IMMEDIATE
-    with _errors(session):
-        sub = session.plans.cancel(subscription, actor=session.actor, timing=timing)
-    _show_subscription(session, sub)
+    _act(session, lambda plans, actor: plans.cancel(subscription, actor=actor, timing=timing))
 
 
 @cli.command()
@@ -392,9 +396,7 @@ def cancel(session: Session, subscription: str, at_term_end: bool) -> None:
 @pass_session
 def withdraw(session: Session, subscription: str) -> None:
     """Withdraw the scheduled plan change or cancellation of SUBSCRIPTION."""
-    with _errors(session):
-        sub = session.plans.withdraw_change(subscription, actor=session.actor)
-    _show_subscription(session, sub)
+    _act(session, lambda plans, actor: plans.withdraw_change(subscription, actor=actor))
 
 
 @cli.command()
@@ -404,9 +406,7 @@ def withdraw(session: Session, subscription: str) -> None:
 @pass_session
 def suspend(session: Session, subscription: str, reason: str) -> None:
     """Suspend SUBSCRIPTION (its storefront goes offline)."""
-    with _errors(session):
-        sub = session.plans.suspend(subscription, actor=session.actor, reason=reason)
-    _show_subscription(session, sub)
+    _act(session, lambda plans, actor: plans.suspend(subscription, actor=actor, reason=reason))
 
 
 @cli.command()
@@ -415,9 +415,7 @@ def suspend(session: Session, subscription: str, reason: str) -> None:
 @pass_session
 def resume(session: Session, subscription: str) -> None:
     """Resume a suspended SUBSCRIPTION."""
-    with _errors(session):
-        sub = session.plans.resume(subscription, actor=session.actor)
-    _show_subscription(session, sub)
+    _act(session, lambda plans, actor: plans.resume(subscription, actor=actor))
 
 
 @cli.command()
@@ -426,9 +424,7 @@ def resume(session: Session, subscription: str) -> None:
 @pass_session
 def retry(session: Session, subscription: str) -> None:
     """Retry the failed provisioning of SUBSCRIPTION."""
-    with _errors(session):
-        sub = session.plans.retry(subscription, actor=session.actor)
-    _show_subscription(session, sub)
+    sub = _act(session, lambda plans, actor: plans.retry(subscription, actor=actor))
     sys.exit(EXIT_OK if sub.sync_status.value == "synchronized" else EXIT_FAILED)
 
 
@@ -443,13 +439,12 @@ def status(session: Session, target: str) -> None:
             found: Subscription | None = session.plans.get(target)
         except NotFound:
             found = session.plans.subscription_of(target)
-        plan = session.plans.plan_of(target)
     if found is not None:
         _show_subscription(session, found)
-    elif session.json_output:
-        click.echo(json.dumps({"account": target, "plan": plan.value}))
+    elif session.json_output:  # no live subscription: the account is on Basic
+        click.echo(json.dumps({"account": target, "plan": Plan.BASIC.value}))
     else:
-        session.out.print(f"account {target}: {plan.title} (no subscription)")
+        session.out.print(f"account {target}: {Plan.BASIC.title} (no subscription)")
 
 
 @cli.command()

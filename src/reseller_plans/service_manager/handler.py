@@ -405,9 +405,7 @@ class ServiceManager:
             if (
                 existing is not None
                 and existing.platform_subscription_id == platform_id
-                and existing.provisioning_failed
-                and existing.operation is not None
-                and existing.operation.kind is OperationKind.ACTIVATION
+                and self._retry_if_failed(existing, OperationKind.ACTIVATION)
             ):
                 # The platform retries a Create whose provisioning failed: resume it.
                 self.plans.retry(existing.id, actor=self.actor)
@@ -611,6 +609,7 @@ class ServiceManager:
             NotFound: no subscription has that id (its Create has not reached us).
             Forbidden: it is another distributor's, or another account's than the body says.
         """
+        account_id = None if request.account is None else request.account.account_id
         sub: Subscription | None = None
         if request.id is not None:
             sub = self.plans.get(request.id)
@@ -619,7 +618,6 @@ class ServiceManager:
             if known is not None:
                 sub = self.plans.get(known)
             else:
-                account_id = None if request.account is None else request.account.account_id
                 live = None if account_id is None else self.plans.subscription_of(account_id)
                 if live is not None and live.platform_subscription_id == request.subscription_id:
                     sub = live
@@ -631,7 +629,6 @@ class ServiceManager:
         else:
             raise BadRequest("ID (the service manager's subscription id) is required")
         self._authorize(sub)
-        account_id = None if request.account is None else request.account.account_id
         if account_id is not None and account_id != sub.account_id:
             raise Forbidden(
                 f"subscription {sub.id} is account {sub.account_id}'s, not account {account_id}'s"
