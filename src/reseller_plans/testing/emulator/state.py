@@ -235,9 +235,12 @@ class EmulatorState:
         Returns:
             The id.
         """
+        return f"{prefix}-{self._next_number()}"
+
+    def _next_number(self) -> int:
         with self.lock:
             self._sequence += 1
-            return f"{prefix}-{self._sequence}"
+            return self._sequence
 
     def _storefront_url(self, alias: str) -> str:
         host = str(self.organization.get("storefrontHost", "storefront.example"))
@@ -468,9 +471,7 @@ class EmulatorState:
             alias = _alias_of(item)
             if alias is not None:
                 self.aliases[alias] = account_id
-            with self.lock:
-                self._sequence += 1
-                subscription_id = f"00000000-0000-4000-8000-{self._sequence:012d}"
+            subscription_id = f"00000000-0000-4000-8000-{self._next_number():012d}"
             subscription = {
                 "id": subscription_id,
                 "name": _product_name(self.products, item["productId"]),
