@@ -299,13 +299,9 @@ def _cancel(sub: Subscription, ctx: Context) -> Result:
 
 
 def _expire(sub: Subscription, ctx: Context) -> Result:
-    new = _evolve(sub, status=S.CANCELLED, pending_change=None, operation=None)
-    events = (
-        Expired(sub.id, ctx.at),
-        Cancelled(sub.id, ctx.at),
-        RevertedToBasic(sub.id, ctx.at, sub.account_id),
-    )
-    return Result(new, events)
+    # An expiry is a cancellation that records why first.
+    cancelled = _cancel(sub, ctx)
+    return Result(cancelled.subscription, (Expired(sub.id, ctx.at), *cancelled.events))
 
 
 def _renew(sub: Subscription, ctx: Context) -> Result:

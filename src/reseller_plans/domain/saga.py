@@ -282,15 +282,13 @@ def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) ->
             changes["platform_subscription_id"] = outcome.platform_subscription_id
         if step.compensation:
             op = evolve(op, undone=op.undone + 1)
-            sub = evolve(sub, operation=op, version=sub.version + 1, **changes)
-            if op.undone == len(_compensations(op)):
-                result = _finish_failed(sub, op, ctx)
-                return Result(result.subscription, events + result.events)
-            return Result(sub, events)
-        op = evolve(op, done=op.done + 1)
+            finish, last = _finish_failed, op.undone == len(_compensations(op))
+        else:
+            op = evolve(op, done=op.done + 1)
+            finish, last = _finish, op.done == len(op.steps)
         sub = evolve(sub, operation=op, version=sub.version + 1, **changes)
-        if op.done == len(op.steps):
-            result = _finish(sub, op, ctx)
+        if last:
+            result = finish(sub, op, ctx)
             return Result(result.subscription, events + result.events)
         return Result(sub, events)
 

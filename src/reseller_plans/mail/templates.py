@@ -137,19 +137,21 @@ _CODE = re.compile(r"`([^`]+)`")
 _WIDTH = 72
 
 
+def _text_markup(source: str) -> str:
+    return _CODE.sub(r"\1", _LINK.sub(r"$\1", source))
+
+
 def _text_part(paragraphs: Iterable[_Paragraph]) -> str:
     blocks = []
     for paragraph in paragraphs:
         if isinstance(paragraph, str):
-            prose = _CODE.sub(r"\1", _LINK.sub(r"$\1", paragraph))
+            prose = _text_markup(paragraph)
             # Placeholders are single words, so wrapping the template keeps them whole.
             blocks.append(
                 textwrap.fill(prose, _WIDTH, break_long_words=False, break_on_hyphens=False)
             )
         else:
-            blocks.append(
-                "\n".join(_CODE.sub(r"\1", _LINK.sub(r"$\1", line)) for line in paragraph)
-            )
+            blocks.append("\n".join(_text_markup(line) for line in paragraph))
     return "\n\n".join(blocks) + "\n"
 
 

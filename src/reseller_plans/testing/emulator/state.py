@@ -235,9 +235,12 @@ class EmulatorState:
         Returns:
             The id.
         """
+        return f"{prefix}-{self._next_number()}"
+
+    def _next_number(self) -> int:
         with self.lock:
             self._sequence += 1
-            return f"{prefix}-{self._sequence}"
+            return self._sequence
 
     def _storefront_url(self, alias: str) -> str:
         host = str(self.organization.get("storefrontHost", "storefront.example"))
@@ -461,16 +464,14 @@ class EmulatorState:
         account_id = _key(order["accountId"])
         for item in order["items"]:
             alias = _alias_of(item)
-            if alias is not None and self.aliases.get(alias, account_id) != account_id:
-                raise EmulatorError(409, f"The Storefront Alias '{alias}' is taken.")
+            if alias is not None:
+                self._check_alias_free(alias, account_id)
         created = []
         for item in order["items"]:
             alias = _alias_of(item)
             if alias is not None:
                 self.aliases[alias] = account_id
-            with self.lock:
-                self._sequence += 1
-                subscription_id = f"00000000-0000-4000-8000-{self._sequence:012d}"
+            subscription_id = f"00000000-0000-4000-8000-{self._next_number():012d}"
             subscription = {
                 "id": subscription_id,
                 "name": _product_name(self.products, item["productId"]),
@@ -558,11 +559,16 @@ class EmulatorState:
         if not isinstance(body, dict) or body.get("accountId") is None:
             raise EmulatorError(400, "The accountId field is required.")
         account_id = _key(body["accountId"])
+        holder = self._check_alias_free(alias, account_id)
+        self.aliases[alias] = account_id
+        return (200 if holder else 201), {"alias": alias, "accountId": body["accountId"]}
+
+    def _check_alias_free(self, alias: str, account_id: str) -> str | None:
+        """The account holding ``alias`` (None when free); 409 when it is another account."""
         holder = self.aliases.get(alias)
         if holder is not None and holder != account_id:
             raise EmulatorError(409, f"The Storefront Alias '{alias}' is taken.")
-        self.aliases[alias] = account_id
-        return (200 if holder else 201), {"alias": alias, "accountId": body["accountId"]}
+        return holder
 
     def release_alias(self, alias: str, account_id: str | None) -> None:
         """Release an alias held by ``account_id``.
@@ -598,9 +604,7 @@ class EmulatorState:
         if not isinstance(body, dict) or not isinstance(body.get("alias"), str):
             raise EmulatorError(400, "The alias field is required.")
         alias = body["alias"]
-        holder = self.aliases.get(alias)
-        if holder is not None and holder != account_id:
-            raise EmulatorError(409, f"The Storefront Alias '{alias}' is taken.")
+        self._check_alias_free(alias, account_id)
         self.aliases[alias] = account_id
         front = {
             "alias": alias,
