@@ -36,12 +36,10 @@ import attrs
 from reseller_plans.domain.errors import ConcurrentUpdate, InvalidInput
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.schedule import ALWAYS, applicable_change, due_at, is_due
 from reseller_plans.domain.subscription import (
-    PendingChange,
-    PendingKind,
     Subscription,
     SubscriptionStatus,
-    SyncStatus,
 )
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 from reseller_plans.stores.packing import (
@@ -64,47 +62,6 @@ the others (a fifth of the memory, a few microseconds to read one back); a comma
 scheduler run works on a handful at a time."""
 _first = itemgetter(0)
 _queued = attrgetter("created_at", "id")
-
-ALWAYS = dt.datetime.min.replace(tzinfo=dt.UTC)
-"""The due time of a subscription whose operation is in progress: due whenever asked."""
-
-
-def applicable_change(sub: Subscription) -> PendingChange | None:
-    """The scheduled change that may apply in the subscription's state, if any.
-
-    A scheduled plan change waits while the subscription is suspended (the term still renews
-    or ends); it applies when the subscription is resumed. A scheduled cancellation applies
-    whatever the state.
-    """
-    change = sub.pending_change
-    if change is None:
-        return None
-    if change.kind is PendingKind.PLAN_CHANGE and sub.status is not SubscriptionStatus.ACTIVE:
-        return None
-    return change
-
-
-def due_at(sub: Subscription) -> dt.datetime | None:
-    """When ``run_due`` next has work for the subscription (shared by every store).
-
-    An operation in progress is due at once; one that failed waits for ``retry``; otherwise
-    the earlier of the scheduled change and the term end of an active or suspended one.
-    """
-    op = sub.operation
-    if op is not None:
-        return ALWAYS if op.sync is SyncStatus.IN_PROGRESS else None
-    if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.SUSPENDED):
-        return None
-    change = applicable_change(sub)
-    if change is not None and change.effective_at < sub.term.end:
-        return change.effective_at
-    return sub.term.end
-
-
-def is_due(sub: Subscription, now: dt.datetime) -> bool:
-    """Whether ``run_due`` has work for the subscription at ``now``."""
-    when = due_at(sub)
-    return when is not None and when <= now
 
 
 class _Layout(NamedTuple):

@@ -24,7 +24,7 @@ from reseller_plans.stores.codec import (
     outbox_from_row,
     outbox_to_row,
 )
-from reseller_plans.stores.memory import due_at
+from reseller_plans.domain.schedule import due_at
 
 __all__ = ["Dialect", "SQLUnitOfWork", "schema_v1", "utc_text"]
 
