@@ -62,7 +62,13 @@ A = StepAction
 K = OperationKind
 
 OPERATION_STEPS: dict[OperationKind, tuple[StepAction, ...]] = {
-    K.ACTIVATION: (A.PLACE_ORDER, A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL),
+    K.ACTIVATION: (
+        A.PLACE_ORDER,
+        A.PROVISION_LICENSE,
+        A.HOLD_ALIAS,
+        A.ACTIVATE_STOREFRONT,
+        A.QUEUE_EMAIL,
+    ),
     K.PLAN_CHANGE: (A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL),
     K.SUSPENSION: (A.SUSPEND_STOREFRONT, A.SUSPEND_ON_PLATFORM, A.QUEUE_EMAIL),
     K.RESUMPTION: (A.RESUME_ON_PLATFORM, A.RESUME_STOREFRONT, A.QUEUE_EMAIL),
@@ -73,7 +79,12 @@ OPERATION_STEPS: dict[OperationKind, tuple[StepAction, ...]] = {
         A.QUEUE_EMAIL,
     ),
 }
-"""The steps of each operation, in order. Emails always go last, so they never need undoing."""
+"""The steps of each operation, in order. Emails always go last, so they never need undoing.
+
+An activation holds the reseller's Storefront Alias in the Storefront just before its storefront
+goes live under it; undoing the activation gives the alias back twice over: once for the hold,
+and once more after its order is cancelled, since the platform's order line carried the alias
+too (releasing an alias that is not held is a no-op)."""
 
 COMPENSABLE = frozenset({K.ACTIVATION, K.PLAN_CHANGE, K.SUSPENSION, K.RESUMPTION})
 
@@ -191,24 +202,29 @@ def start(
     return evolve(sub, operation=op, pending_change=pending, version=sub.version + 1)
 
 
-def _compensation(action: StepAction, previous: Plan) -> StepAction | None:
+def _compensation(action: StepAction, previous: Plan) -> tuple[StepAction, ...]:
+    """The steps that undo ``action``, in order (none for a step with nothing to undo)."""
     if action is A.PLACE_ORDER:
-        return A.CANCEL_ON_PLATFORM
+        return (A.CANCEL_ON_PLATFORM, A.RELEASE_ALIAS)
     if action is A.PROVISION_LICENSE:
-        return A.REVOKE_LICENSE if previous is Plan.BASIC else A.PROVISION_LICENSE
+        return (A.REVOKE_LICENSE if previous is Plan.BASIC else A.PROVISION_LICENSE,)
     if action is A.ACTIVATE_STOREFRONT:
-        return A.DEACTIVATE_STOREFRONT if previous is Plan.BASIC else A.ACTIVATE_STOREFRONT
-    return {
+        return (A.DEACTIVATE_STOREFRONT if previous is Plan.BASIC else A.ACTIVATE_STOREFRONT,)
+    if action is A.HOLD_ALIAS:
+        return (A.RELEASE_ALIAS,) if previous is Plan.BASIC else ()
+    undo = {
         A.SUSPEND_STOREFRONT: A.RESUME_STOREFRONT,
         A.SUSPEND_ON_PLATFORM: A.RESUME_ON_PLATFORM,
         A.RESUME_STOREFRONT: A.SUSPEND_STOREFRONT,
         A.RESUME_ON_PLATFORM: A.SUSPEND_ON_PLATFORM,
     }.get(action)
+    return () if undo is None else (undo,)
 
 
 def _compensations(op: Operation) -> list[StepAction]:
-    undo = [_compensation(op.steps[i], op.previous_plan) for i in reversed(range(op.done))]
-    return [a for a in undo if a is not None]
+    return [
+        a for i in reversed(range(op.done)) for a in _compensation(op.steps[i], op.previous_plan)
+    ]
 
 
 def next_step(sub: Subscription) -> SagaStep | None:

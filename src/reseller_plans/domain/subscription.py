@@ -169,6 +169,11 @@ class StepAction(DomainEnum):
     RESUME_ON_PLATFORM = "resume_on_platform"
     CANCEL_ON_PLATFORM = "cancel_on_platform"
     QUEUE_EMAIL = "queue_email"
+    HOLD_ALIAS = "hold_alias"
+    """Reserve the Storefront Alias for the account in the Storefront, before its storefront
+    goes live under it."""
+    RELEASE_ALIAS = "release_alias"
+    """Give the Storefront Alias back (the compensation of an activation's hold and order)."""
 
 
 @attrs.frozen
