@@ -14,6 +14,7 @@ import attrs
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.schedule import due_at
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 from reseller_plans.stores.codec import (
@@ -24,7 +25,6 @@ from reseller_plans.stores.codec import (
     outbox_from_row,
     outbox_to_row,
 )
-from reseller_plans.domain.schedule import due_at
 
 __all__ = ["Dialect", "SQLUnitOfWork", "schema_v1", "utc_text"]
 

@@ -1,0 +1,197 @@
+"""The saga driver: the only code that runs a saga step through a port.
+
+For the subscription it is given, the driver asks the domain for the next step
+(``saga.next_step``), looks up the call it makes (``steps.call_for``), makes it, retrying
+transient failures within the step's budget, and commits what the domain says the outcome
+changes (``effects.settle``): the subscription, its events, the messages and the alias holds,
+in one unit of work, before the next step. It decides nothing itself.
+
+A unit of work that finds the subscription moved on by someone else (``ConcurrentUpdate``)
+loses its outcome; the driver goes on from the subscription as stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from reseller_plans.domain import saga
+from reseller_plans.domain.effects import Audience, Effects, settle
+from reseller_plans.domain.errors import (
+    ConcurrentUpdate,
+    NotFound,
+    ResellerPlansError,
+    TransientBackendError,
+)
+from reseller_plans.domain.lifecycle import Context
+from reseller_plans.domain.saga import Outcome, SagaStep
+from reseller_plans.domain.subscription import StepAction, Subscription
+from reseller_plans.logs import get_logger
+from reseller_plans.ports import BSS, AliasHold, Clock, Store, Storefront, UnitOfWork
+from reseller_plans.service.messages import (
+    Draft,
+    failure_draft,
+    outbox_entries,
+    reseller_draft,
+)
+from reseller_plans.service.outbox import OutboxSender
+from reseller_plans.service.reads import Reads
+from reseller_plans.service.steps import call_for, platform_id
+
+__all__ = ["SagaDriver", "apply_holds", "load"]
+
+logger = get_logger("service")
+
+_MAX_STEPS = 64  # far more than any operation has; a guard against a loop, never reached
+
+
+def load(uow: UnitOfWork, subscription_id: str) -> Subscription:
+    """The stored subscription.
+
+    Raises:
+        NotFound: there is none.
+    """
+    sub = uow.get(subscription_id)
+    if sub is None:
+        raise NotFound(f"no subscription {subscription_id!r}")
+    return sub
+
+
+def apply_holds(uow: UnitOfWork, effects: Effects) -> None:
+    """Write the alias reservations an outcome changed."""
+    for change in effects.holds:
+        if not change.release:
+            uow.put_alias_hold(AliasHold(change.alias, change.account_id, change.until))
+            continue
+        current = uow.get_alias_hold(change.alias)
+        if current is not None and current.account_id == change.account_id:
+            uow.delete_alias_hold(change.alias)
+
+
+class SagaDriver:
+    """Runs sagas through the ports and commits each outcome's effects."""
+
+    def __init__(
+        self,
+        *,
+        bss: BSS,
+        storefront: Storefront,
+        store: Store,
+        clock: Clock,
+        outbox: OutboxSender,
+        alias_hold: dt.timedelta,
+        retry_budget: int,
+        staff_email: str | None,
+    ) -> None:
+        self.bss = bss
+        self.storefront = storefront
+        self.store = store
+        self.clock = clock
+        self.outbox = outbox
+        self.alias_hold = alias_hold
+        self.retry_budget = retry_budget
+        self.staff_email = staff_email
+
+    def reads(self) -> Reads:
+        """A fresh read cache for one command."""
+        return Reads(self.bss, self.storefront)
+
+    def drive(
+        self,
+        sub: Subscription,
+        *,
+        now: dt.datetime | None = None,
+        send: bool = True,
+        reads: Reads | None = None,
+    ) -> Subscription:
+        """Run the subscription's operation as far as it goes; then send its outbox.
+
+        Args:
+            sub: the subscription, as last stored.
+            now: the instant outcomes are recorded at (default: the clock's, per step).
+            send: send the subscription's waiting messages afterwards.
+            reads: the command's read cache, if it has one.
+
+        Returns:
+            The subscription as stored after the last step.
+        """
+        reads = reads or self.reads()
+        for _ in range(_MAX_STEPS):
+            step = saga.next_step(sub)
+            if step is None:
+                break
+            sub = self.run_step(sub, step, reads, now=now)
+        if send:
+            self.outbox.send_of(sub.id)
+        return sub
+
+    def run_step(
+        self, sub: Subscription, step: SagaStep, reads: Reads, *, now: dt.datetime | None = None
+    ) -> Subscription:
+        """Run one step and commit its outcome. Returns the subscription as stored after it."""
+        outcome, draft = self.execute(sub, step, reads)
+        return self.record(sub, step, outcome, draft, reads, at=now or self.clock.now())
+
+    def execute(self, sub: Subscription, step: SagaStep, reads: Reads) -> tuple[Outcome, Draft]:
+        """Make the step's call, retrying transient failures within the budget."""
+        last: Exception | None = None
+        for attempt in range(1, self.retry_budget + 1):
+            try:
+                return self._attempt(sub, step, reads)
+            except TransientBackendError as exc:
+                logger.info(
+                    "%s of %s failed (attempt %d): %s", step.action.value, sub.id, attempt, exc
+                )
+                last = exc
+            except ResellerPlansError as exc:
+                logger.warning("%s of %s failed for good: %s", step.action.value, sub.id, exc)
+                return Outcome.permanent(str(exc)), Draft()
+        return Outcome.transient(str(last)), Draft()
+
+    def _attempt(self, sub: Subscription, step: SagaStep, reads: Reads) -> tuple[Outcome, Draft]:
+        if step.action is StepAction.QUEUE_EMAIL:
+            account = reads.account(sub.account_id)
+            distributor = reads.distributor(sub.distributor_id)
+            draft = reseller_draft(
+                sub, step, account, distributor, now=self.clock.now(), alias_hold=self.alias_hold
+            )
+            return Outcome.done(), draft
+        call = call_for(sub, step)
+        if call is None:
+            return Outcome.done(), Draft()
+        port = self.bss if call.port == "bss" else self.storefront
+        result = getattr(port, call.operation)(*call.args, **call.kwargs)
+        return Outcome.done(platform_id(result)), Draft()
+
+    def record(
+        self,
+        sub: Subscription,
+        step: SagaStep,
+        outcome: Outcome,
+        draft: Draft,
+        reads: Reads,
+        *,
+        at: dt.datetime,
+    ) -> Subscription:
+        """Commit the outcome's effects. Returns the subscription as stored after them."""
+        effects = settle(sub, step, outcome, Context(at=at), alias_hold=self.alias_hold)
+        if any(m.audience is Audience.STAFF for m in effects.messages):
+            draft = self._staff_draft(sub, reads)
+        entries = outbox_entries(sub.id, effects.messages, draft, at)
+        try:
+            with self.store.unit_of_work() as uow:
+                uow.save(effects.subscription, effects.events, expected_version=sub.version)
+                for entry in entries:
+                    uow.add_outbox(entry)
+                apply_holds(uow, effects)
+        except ConcurrentUpdate:
+            # Someone else moved it on: this outcome is lost, go on from what is stored.
+            with self.store.unit_of_work() as uow:
+                return load(uow, sub.id)
+        return effects.subscription
+
+    def _staff_draft(self, sub: Subscription, reads: Reads) -> Draft:
+        try:
+            distributor = reads.distributor(sub.distributor_id)
+        except ResellerPlansError:
+            distributor = None
+        return failure_draft(sub, distributor, self.staff_email)

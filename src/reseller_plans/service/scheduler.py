@@ -1,0 +1,133 @@
+"""The due-work scheduler: what ``run_due`` does.
+
+It asks the store which subscriptions are due (the store indexes ``schedule.due_at``), and for
+each the domain what to do (``schedule.next_work``): drive the operation in progress, start a
+scheduled cancellation or plan change, renew the term, or expire it. It works on a subscription
+until nothing more is due for it at ``now``; one whose work cannot progress now (its backend is
+down) is left for the next run. Then it releases alias holds whose period ended and sends the
+outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from reseller_plans.domain import lifecycle, saga
+from reseller_plans.domain.alias import StorefrontAlias
+from reseller_plans.domain.errors import ResellerPlansError, TransientBackendError
+from reseller_plans.domain.lifecycle import Context, Trigger
+from reseller_plans.domain.schedule import DueWork, applicable_change, next_work
+from reseller_plans.domain.subscription import OperationKind, Subscription
+from reseller_plans.logs import get_logger
+from reseller_plans.service.driver import SagaDriver
+
+__all__ = ["DueReport", "Scheduler"]
+
+logger = get_logger("service")
+
+_BATCH = 200
+_MAX_WORK = 64 * 16  # units of work on one subscription in one run: a guard, never reached
+
+
+@attrs.frozen
+class DueReport:
+    """What one ``run_due`` did."""
+
+    subscriptions: int = 0
+    renewals: int = 0
+    emails_sent: int = 0
+    emails_failed: int = 0
+    aliases_released: int = 0
+
+
+class Scheduler:
+    """Runs what is due, through the saga driver."""
+
+    def __init__(self, driver: SagaDriver) -> None:
+        self.driver = driver
+
+    def run_due(self, now: dt.datetime) -> DueReport:
+        """Do everything that is due at ``now``."""
+        store = self.driver.store
+        touched = renewals = 0
+        stuck: set[str] = set()  # due, but nothing could be done now (left for the next run)
+        while True:
+            with store.unit_of_work() as uow:
+                due = [sid for sid in uow.due(now, limit=_BATCH + len(stuck)) if sid not in stuck]
+            if not due:
+                break
+            for sid in due:
+                touched += 1
+                progressed, renewed = self._work_on(sid, now)
+                renewals += renewed
+                if not progressed:
+                    stuck.add(sid)
+        released = self._release_expired_aliases(now)
+        sent, failed = self.driver.outbox.send_all()
+        return DueReport(touched, renewals, sent, failed, released)
+
+    def _work_on(self, subscription_id: str, now: dt.datetime) -> tuple[bool, int]:
+        """Advance one due subscription as far as ``now`` allows. Returns (progressed, renewals)."""
+        driver = self.driver
+        with driver.store.unit_of_work() as uow:
+            sub = uow.get(subscription_id)
+        renewals = 0
+        progressed = False
+        reads = driver.reads()
+        for _ in range(_MAX_WORK):
+            if sub is None:
+                break
+            work = next_work(sub, now)
+            if work is None:
+                break
+            before = sub.version
+            if work is DueWork.RENEW:
+                result = lifecycle.apply(sub, Trigger.RENEW, Context(at=now))
+                self._save(sub, result.subscription, result)
+                renewals += 1
+                sub = result.subscription
+            else:
+                if work is not DueWork.DRIVE:
+                    started = self._start(sub, work)
+                    self._save(sub, started, lifecycle.Result(started, ()))
+                    sub = started
+                sub = driver.drive(sub, now=now, send=False, reads=reads)
+            if sub.version == before:
+                break
+            progressed = True
+        return progressed, renewals
+
+    @staticmethod
+    def _start(sub: Subscription, work: DueWork) -> Subscription:
+        if work is DueWork.APPLY_CANCELLATION:
+            return saga.start(sub, OperationKind.CANCELLATION)
+        if work is DueWork.APPLY_PLAN_CHANGE:
+            change = applicable_change(sub)
+            plan = None if change is None else change.plan
+            return saga.start(sub, OperationKind.PLAN_CHANGE, plan=plan)
+        return saga.start(sub, OperationKind.CANCELLATION, detail=saga.EXPIRY)
+
+    def _save(self, before: Subscription, after: Subscription, result: lifecycle.Result) -> None:
+        with self.driver.store.unit_of_work() as uow:
+            uow.save(after, result.events, expected_version=before.version)
+
+    def _release_expired_aliases(self, now: dt.datetime) -> int:
+        store, storefront = self.driver.store, self.driver.storefront
+        with store.unit_of_work() as uow:
+            expired = uow.expired_alias_holds(now)
+        released = 0
+        for hold in expired:
+            try:
+                storefront.release_alias(StorefrontAlias(hold.alias), account_id=hold.account_id)
+            except TransientBackendError:
+                continue
+            except ResellerPlansError as exc:
+                logger.warning("releasing alias %s failed: %s", hold.alias, exc)
+            with store.unit_of_work() as uow:
+                current = uow.get_alias_hold(hold.alias)
+                if current == hold:
+                    uow.delete_alias_hold(hold.alias)
+                    released += 1
+        return released
