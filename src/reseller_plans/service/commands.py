@@ -13,15 +13,30 @@ from collections.abc import Callable
 
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
-from reseller_plans.domain.errors import AliasTaken, IllegalTransition
-from reseller_plans.domain.subscription import Subscription
+from reseller_plans.domain.eligibility import EligibilityReport
+from reseller_plans.domain.errors import AliasTaken, IllegalTransition, InvalidAlias
+from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
+from reseller_plans.logs import get_logger
 from reseller_plans.ports import AliasHold, Clock, IdempotencyRecord
 from reseller_plans.service.access import KeyScope, Request, authorize_subscription, replayed
 from reseller_plans.service.driver import SagaDriver, load
-from reseller_plans.service.planning import UNDER_WAY, Commit, Decision, Facts, Need, Then
+from reseller_plans.service.planning import (
+    UNDER_WAY,
+    Commit,
+    Decision,
+    Facts,
+    Need,
+    Then,
+    UpgradeRequest,
+    plan_check,
+    plan_upgrade,
+)
 from reseller_plans.service.reads import Reads
 
 __all__ = ["Commands", "Planner"]
+
+logger = get_logger("service")
 
 Planner = Callable[[Facts], Decision]
 """A command's planner with its request bound: facts in, decision out."""
@@ -47,6 +62,76 @@ class Commands:
             sid = replayed(record, key, request)
             sub = None if sid is None else load(uow, sid)
         return None if sub is None else self.driver.drive(sub)
+
+    def check(
+        self, account_id: str, plan: Plan, actor: Actor, alias: str | None
+    ) -> EligibilityReport:
+        """The eligibility report of ``ResellerPlans.check`` (the actor is authorized)."""
+        reads = self.driver.reads()
+        account = reads.account(account_id)
+        distributor_id = actor.id if actor.is_distributor else account.distributor_id
+        with self.driver.store.unit_of_work() as uow:
+            live = uow.live_subscription_of(account.id)
+            hold = None
+            if alias is not None:
+                try:
+                    hold = uow.get_alias_hold(StorefrontAlias.parse(alias).value)
+                except InvalidAlias:
+                    hold = None  # the report names the broken rule
+        facts = Facts(now=self.clock.now(), account=account, live=live, hold=hold)
+        for _ in range(len(Need) + 1):
+            report = plan_check(facts, plan, alias)
+            if isinstance(report, EligibilityReport):
+                return report
+            ask = None
+            if report is Need.ALIAS_AVAILABILITY and alias is not None:
+                ask = StorefrontAlias.parse(alias)  # valid: the report would name it otherwise
+            facts = reads.supply(
+                facts, report, account_id=account.id, distributor_id=distributor_id, alias=ask
+            )
+        raise RuntimeError("a planner asked for the same fact twice")  # pragma: no cover
+
+    def upgrade(
+        self, upgrade: UpgradeRequest, key: str | None, new_id: Callable[[], str]
+    ) -> Subscription:
+        """Run an upgrade (its input parsed, the actor authorized on the account)."""
+        request = Request.of(
+            "upgrade",
+            upgrade.account_id,
+            upgrade.plan.value,
+            upgrade.alias,
+            upgrade.billing_cycle.value,
+            upgrade.auto_renew,
+            upgrade.channel,
+            upgrade.platform_subscription_id,
+        )
+        replay = self.replay(upgrade.actor, key, request)
+        if replay is not None and replay.status is not SubscriptionStatus.FAILED:
+            return replay
+        # A rolled-back activation left nothing behind, so the same request (the platform's
+        # Retry, an operator's rerun) is tried afresh; the key then points to the new attempt.
+        reads = self.driver.reads()
+        account = reads.account(upgrade.account_id)
+        with self.driver.store.unit_of_work() as uow:  # one read of what the store knows
+            live = uow.live_subscription_of(upgrade.account_id)
+            alias = upgrade.alias
+            hold = None if alias is None else uow.get_alias_hold(alias.value)
+        facts = Facts(now=self.clock.now(), account=account, live=live, hold=hold)
+        commit = self.decide(
+            lambda f: plan_upgrade(upgrade, f, new_id),
+            facts,
+            reads,
+            account_id=upgrade.account_id,
+            alias=upgrade.alias,
+        )
+        if commit.expected_version is None:
+            logger.info(
+                "upgrade of %s to %s requested as %s",
+                upgrade.account_id,
+                upgrade.plan.value,
+                commit.subscription.id,
+            )
+        return self.carry_out(commit, upgrade.actor, key, request, facts, reads)
 
     def on_subscription(
         self,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 
 from reseller_plans.domain.actors import Actor
@@ -25,7 +26,6 @@ from reseller_plans.domain.subscription import (
     Channel,
     OperationKind,
     Subscription,
-    SubscriptionStatus,
 )
 from reseller_plans.logs import get_logger
 from reseller_plans.mail import Templates
@@ -40,7 +40,7 @@ from reseller_plans.service.access import (
 from reseller_plans.service.commands import Commands
 from reseller_plans.service.driver import SagaDriver, load
 from reseller_plans.service.outbox import MessageRenderer, OutboxSender
-from reseller_plans.service.planning import Facts, UpgradeRequest
+from reseller_plans.service.planning import UpgradeRequest
 from reseller_plans.service.scheduler import DueReport, Scheduler
 
 __all__ = ["ResellerPlans"]
@@ -58,11 +58,9 @@ def _parse_plan(plan: Plan | str) -> Plan:
 class ResellerPlans:
     """Reseller plans, embedded: the commands, the queries and the due work.
 
-    For every command it authorizes the actor against the object before any write, validates
-    the input and changes nothing when it refuses, honours the caller's idempotency key, writes
-    the new state with its events and messages in one unit of work, then drives the saga step
-    by step (each outcome committed before the next step) and sends the outbox. A crash
-    anywhere leaves a subscription whose operation says where to resume; ``run_due`` resumes it.
+    A command authorizes the actor before any write, changes nothing when it refuses, honours
+    the caller's idempotency key, commits the new state with its events and messages at once,
+    then drives the saga, committing each step's outcome before the next, and sends the outbox.
 
     Args:
         bss: the distributor's BSS.
@@ -147,8 +145,6 @@ class ResellerPlans:
     ) -> None:
         self.close()
 
-    # ------------------------------------------------------------------ queries
-
     def get(self, subscription_id: str) -> Subscription:
         """The subscription.
 
@@ -215,30 +211,7 @@ class ResellerPlans:
         """
         target = _parse_plan(plan)
         authorize_account(actor, account_id)
-        reads = self._driver.reads()
-        account = reads.account(account_id)
-        distributor_id = actor.id if actor.is_distributor else account.distributor_id
-        with self.store.unit_of_work() as uow:
-            live = uow.live_subscription_of(account.id)
-            hold = None
-            if alias is not None:
-                try:
-                    hold = uow.get_alias_hold(StorefrontAlias.parse(alias).value)
-                except InvalidInput:
-                    hold = None  # the report names the broken rule
-        facts = Facts(now=self.clock.now(), account=account, live=live, hold=hold)
-        while True:
-            report = planning.plan_check(facts, target, alias)
-            if isinstance(report, EligibilityReport):
-                return report
-            ask = None
-            if report is planning.Need.ALIAS_AVAILABILITY and alias is not None:
-                ask = StorefrontAlias.parse(alias)  # valid: the report would name it otherwise
-            facts = reads.supply(
-                facts, report, account_id=account.id, distributor_id=distributor_id, alias=ask
-            )
-
-    # ------------------------------------------------------------------ commands
+        return self._commands.check(account_id, target, actor, alias)
 
     def upgrade(
         self,
@@ -293,21 +266,6 @@ class ResellerPlans:
             raise InvalidInput("Basic is not an upgrade: cancel the subscription instead")
         parsed = None if alias is None else StorefrontAlias.parse(alias)
         authorize_account(actor, account_id)
-        request = Request.of(
-            "upgrade",
-            account_id,
-            target.value,
-            parsed,
-            billing_cycle.value,
-            auto_renew,
-            channel,
-            platform_subscription_id,
-        )
-        replay = self._commands.replay(actor, idempotency_key, request)
-        if replay is not None and replay.status is not SubscriptionStatus.FAILED:
-            return replay
-        # A rolled-back activation left nothing behind, so the same request (the platform's
-        # Retry, an operator's rerun) is tried afresh; the key then points to the new attempt.
         upgrade = UpgradeRequest(
             account_id,
             target,
@@ -318,27 +276,7 @@ class ResellerPlans:
             channel,
             platform_subscription_id,
         )
-        reads = self._driver.reads()
-        account = reads.account(account_id)
-        with self.store.unit_of_work() as uow:  # one read of what the store knows
-            live = uow.live_subscription_of(account_id)
-            hold = None if parsed is None else uow.get_alias_hold(parsed.value)
-        facts = Facts(now=self.clock.now(), account=account, live=live, hold=hold)
-        commit = self._commands.decide(
-            lambda f: planning.plan_upgrade(upgrade, f, self._new_id),
-            facts,
-            reads,
-            account_id=account_id,
-            alias=parsed,
-        )
-        if commit.expected_version is None:
-            logger.info(
-                "upgrade of %s to %s requested as %s",
-                account_id,
-                target.value,
-                commit.subscription.id,
-            )
-        return self._commands.carry_out(commit, actor, idempotency_key, request, facts, reads)
+        return self._commands.upgrade(upgrade, idempotency_key, self._new_id)
 
     def change_plan(
         self,
@@ -370,14 +308,11 @@ class ResellerPlans:
         """
         target = _parse_plan(plan)
         request = Request.of("change_plan", subscription_id, target.value, timing)
+        plan_it = partial(
+            planning.plan_change, plan=target, timing=timing, platform_initiated=platform_initiated
+        )
         return self._commands.on_subscription(
-            subscription_id,
-            actor,
-            idempotency_key,
-            request,
-            lambda sub, facts: planning.plan_change(
-                sub, facts, target, timing, platform_initiated=platform_initiated
-            ),
+            subscription_id, actor, idempotency_key, request, plan_it
         )
 
     def cancel(
@@ -401,14 +336,11 @@ class ResellerPlans:
             Forbidden, NotFound, IllegalTransition, ChangePending, IdempotencyConflict.
         """
         request = Request.of("cancel", subscription_id, timing.value)
+        plan_it = partial(
+            planning.plan_cancel, timing=timing, platform_initiated=platform_initiated
+        )
         return self._commands.on_subscription(
-            subscription_id,
-            actor,
-            idempotency_key,
-            request,
-            lambda sub, facts: planning.plan_cancel(
-                sub, facts, timing, platform_initiated=platform_initiated
-            ),
+            subscription_id, actor, idempotency_key, request, plan_it
         )
 
     def withdraw_change(self, subscription_id: str, *, actor: Actor) -> Subscription:
@@ -435,14 +367,17 @@ class ResellerPlans:
         Raises:
             Forbidden (a reseller, or another distributor), NotFound, IllegalTransition.
         """
-        return self._operation(
-            subscription_id,
-            actor,
-            Trigger.SUSPEND,
-            OperationKind.SUSPENSION,
-            idempotency_key,
+        authorize_distributor(actor)
+        request = Request.of(Trigger.SUSPEND.value, subscription_id, reason)
+        plan_it = partial(
+            planning.plan_operation,
+            trigger=Trigger.SUSPEND,
+            kind=OperationKind.SUSPENSION,
             detail=reason,
             platform_initiated=platform_initiated,
+        )
+        return self._commands.on_subscription(
+            subscription_id, actor, idempotency_key, request, plan_it, distributor_only=True
         )
 
     def resume(
@@ -458,13 +393,16 @@ class ResellerPlans:
         Raises:
             Forbidden (a reseller, or another distributor), NotFound, IllegalTransition.
         """
-        return self._operation(
-            subscription_id,
-            actor,
-            Trigger.RESUME,
-            OperationKind.RESUMPTION,
-            idempotency_key,
+        authorize_distributor(actor)
+        request = Request.of(Trigger.RESUME.value, subscription_id, "")
+        plan_it = partial(
+            planning.plan_operation,
+            trigger=Trigger.RESUME,
+            kind=OperationKind.RESUMPTION,
             platform_initiated=platform_initiated,
+        )
+        return self._commands.on_subscription(
+            subscription_id, actor, idempotency_key, request, plan_it, distributor_only=True
         )
 
     def retry(self, subscription_id: str, *, actor: Actor) -> Subscription:
@@ -481,32 +419,6 @@ class ResellerPlans:
             planning.plan_retry,
             distributor_only=True,
         )
-
-    def _operation(
-        self,
-        subscription_id: str,
-        actor: Actor,
-        trigger: Trigger,
-        kind: OperationKind,
-        idempotency_key: str | None,
-        *,
-        detail: str = "",
-        platform_initiated: bool = False,
-    ) -> Subscription:
-        authorize_distributor(actor)
-        request = Request.of(trigger.value, subscription_id, detail)
-        return self._commands.on_subscription(
-            subscription_id,
-            actor,
-            idempotency_key,
-            request,
-            lambda sub, facts: planning.plan_operation(
-                sub, facts, trigger, kind, detail=detail, platform_initiated=platform_initiated
-            ),
-            distributor_only=True,
-        )
-
-    # ------------------------------------------------------------------ due work
 
     def run_due(self, now: dt.datetime | None = None) -> DueReport:
         """Do everything that is due at ``now`` (default: the clock's now).
