@@ -78,3 +78,60 @@ def test_system_clock_is_a_clock_that_tells_aware_utc_time() -> None:
     assert isinstance(clock, Clock)
     assert now.tzinfo is dt.UTC
     assert repr(clock) == "SystemClock()"
+
+
+def _imports_of(path: Path) -> list[str]:
+    """Every module ``path`` imports (absolute names), at any depth of its code."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+_PACKAGE = Path(reseller_plans.domain.__file__).parent.parent
+_STORES = ("memory", "sqlite", "postgres")
+"""The store implementations. ``stores.sql`` (the SQL base) and ``stores.codec`` are shared
+parts, not stores."""
+
+
+@pytest.mark.parametrize("module", [*_STORES, "sql", "codec"])
+def test_no_store_imports_another_stores_module(module: str) -> None:
+    # The shared SQL base may not lean on a store either: SQLite would then load the other.
+    others = {f"reseller_plans.stores.{name}" for name in _STORES if name != module}
+    imported = set(_imports_of(_PACKAGE / "stores" / f"{module}.py"))
+    assert imported.isdisjoint(others)
+
+
+def test_nothing_outside_testing_imports_testing_but_the_command_line() -> None:
+    # The command line is the one exception: its ``emulator`` and ``simulate`` commands are the
+    # test harness's own, offered to operators.
+    outside = []
+    for path in sorted(_PACKAGE.rglob("*.py")):
+        relative = path.relative_to(_PACKAGE)
+        if relative.parts[0] in {"testing", "cli", "cli.py"}:
+            continue
+        for name in _imports_of(path):
+            if name == "reseller_plans.testing" or name.startswith("reseller_plans.testing."):
+                outside.append(f"{relative}: {name}")
+    assert outside == []
+
+
+def test_the_stores_and_the_service_take_due_ness_from_the_domain() -> None:
+    for path in [*sorted((_PACKAGE / "stores").glob("*.py")), *(_PACKAGE / "service").glob("*.py")]:
+        assert "reseller_plans.stores.memory" not in _imports_of(path) or path.stem == "memory", (
+            path
+        )
+
+
+def test_only_the_saga_driver_calls_a_port_from_the_service() -> None:
+    # Every other module of the service decides or reads; the driver is the one that runs a
+    # saga step through a port (``getattr(port, call.operation)``).
+    callers = [
+        path.name
+        for path in sorted((_PACKAGE / "service").glob("*.py"))
+        if "call.operation" in path.read_text()
+    ]
+    assert callers == ["driver.py"]
