@@ -20,8 +20,7 @@ from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import AliasHold, Clock, IdempotencyRecord
 from reseller_plans.service.access import KeyScope, Request, authorize_subscription, replayed
-from reseller_plans.service.driver import SagaDriver, load
-from reseller_plans.service.planning import (
+from reseller_plans.service.decisions import (
     UNDER_WAY,
     Commit,
     Decision,
@@ -29,9 +28,9 @@ from reseller_plans.service.planning import (
     Need,
     Then,
     UpgradeRequest,
-    plan_check,
-    plan_upgrade,
 )
+from reseller_plans.service.driver import SagaDriver, load
+from reseller_plans.service.planning import plan_check, plan_upgrade
 from reseller_plans.service.reads import Reads
 
 __all__ = ["Commands", "Planner"]

@@ -128,15 +128,21 @@ class SagaDriver:
         self, sub: Subscription, step: SagaStep, reads: Reads, *, now: dt.datetime | None = None
     ) -> Subscription:
         """Run one step and commit its outcome. Returns the subscription as stored after it."""
-        outcome, draft = self.execute(sub, step, reads)
+        outcome, draft = self.execute(sub, step, reads, now=now)
         return self.record(sub, step, outcome, draft, reads, at=now or self.clock.now())
 
-    def execute(self, sub: Subscription, step: SagaStep, reads: Reads) -> tuple[Outcome, Draft]:
-        """Make the step's call, retrying transient failures within the budget."""
+    def execute(
+        self, sub: Subscription, step: SagaStep, reads: Reads, *, now: dt.datetime | None = None
+    ) -> tuple[Outcome, Draft]:
+        """Make the step's call, retrying transient failures within the budget.
+
+        ``now`` dates the email a ``QUEUE_EMAIL`` step drafts (default: the clock's now), so
+        that work ``run_due`` applies for an instant is dated at that instant.
+        """
         last: Exception | None = None
         for attempt in range(1, self.retry_budget + 1):
             try:
-                return self._attempt(sub, step, reads)
+                return self._attempt(sub, step, reads, now)
             except TransientBackendError as exc:
                 logger.info(
                     "%s of %s failed (attempt %d): %s", step.action.value, sub.id, attempt, exc
@@ -147,12 +153,15 @@ class SagaDriver:
                 return Outcome.permanent(str(exc)), Draft()
         return Outcome.transient(str(last)), Draft()
 
-    def _attempt(self, sub: Subscription, step: SagaStep, reads: Reads) -> tuple[Outcome, Draft]:
+    def _attempt(
+        self, sub: Subscription, step: SagaStep, reads: Reads, now: dt.datetime | None
+    ) -> tuple[Outcome, Draft]:
         if step.action is StepAction.QUEUE_EMAIL:
             account = reads.account(sub.account_id)
             distributor = reads.distributor(sub.distributor_id)
+            at = now or self.clock.now()
             draft = reseller_draft(
-                sub, step, account, distributor, now=self.clock.now(), alias_hold=self.alias_hold
+                sub, step, account, distributor, now=at, alias_hold=self.alias_hold
             )
             return Outcome.done(), draft
         call = call_for(sub, step)

@@ -21,13 +21,7 @@ from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.lifecycle import Trigger
 from reseller_plans.domain.plans import Plan, Timing
-from reseller_plans.domain.subscription import (
-    BillingCycle,
-    Channel,
-    OperationKind,
-    Subscription,
-)
-from reseller_plans.logs import get_logger
+from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
 from reseller_plans.mail import Templates
 from reseller_plans.ports import BSS, Clock, Mailer, OutboxEntry, Store, Storefront, SystemClock
 from reseller_plans.service import planning
@@ -38,14 +32,12 @@ from reseller_plans.service.access import (
     authorize_distributor,
 )
 from reseller_plans.service.commands import Commands
+from reseller_plans.service.decisions import UpgradeRequest
 from reseller_plans.service.driver import SagaDriver, load
 from reseller_plans.service.outbox import MessageRenderer, OutboxSender
-from reseller_plans.service.planning import UpgradeRequest
 from reseller_plans.service.scheduler import DueReport, Scheduler
 
 __all__ = ["ResellerPlans"]
-
-logger = get_logger("service")
 
 
 def _parse_plan(plan: Plan | str) -> Plan:
@@ -303,8 +295,12 @@ class ResellerPlans:
             The subscription, on its new plan, or with the change scheduled.
 
         Raises:
-            Forbidden, NotFound, IllegalTransition, ChangePending, NotEligible,
-            IdempotencyConflict.
+            Forbidden: the actor may not act on the subscription.
+            NotFound: no such subscription.
+            IllegalTransition: the move is not allowed in its state.
+            ChangePending: another change is scheduled.
+            NotEligible: the account may not have Standard.
+            IdempotencyConflict: the key was used with other arguments.
         """
         target = _parse_plan(plan)
         request = Request.of("change_plan", subscription_id, target.value, timing)
@@ -333,7 +329,11 @@ class ResellerPlans:
         manager) the platform's subscription is not cancelled again.
 
         Raises:
-            Forbidden, NotFound, IllegalTransition, ChangePending, IdempotencyConflict.
+            Forbidden: the actor may not act on the subscription.
+            NotFound: no such subscription.
+            IllegalTransition: it cannot be cancelled in its state.
+            ChangePending: a plan change is scheduled.
+            IdempotencyConflict: the key was used with other arguments.
         """
         request = Request.of("cancel", subscription_id, timing.value)
         plan_it = partial(
@@ -347,7 +347,9 @@ class ResellerPlans:
         """Withdraw the scheduled plan change or cancellation before it applies.
 
         Raises:
-            Forbidden, NotFound, IllegalTransition (nothing scheduled).
+            Forbidden: the actor may not act on the subscription.
+            NotFound: no such subscription.
+            IllegalTransition: nothing is scheduled.
         """
         return self._commands.on_subscription(
             subscription_id, actor, None, Request.of("withdraw_change"), planning.plan_withdraw
@@ -365,16 +367,14 @@ class ResellerPlans:
         """Suspend the subscription (a distributor action, for example for non-payment).
 
         Raises:
-            Forbidden (a reseller, or another distributor), NotFound, IllegalTransition.
+            Forbidden: a reseller, or another distributor.
+            NotFound: no such subscription.
+            IllegalTransition: not allowed in its state.
         """
         authorize_distributor(actor)
         request = Request.of(Trigger.SUSPEND.value, subscription_id, reason)
         plan_it = partial(
-            planning.plan_operation,
-            trigger=Trigger.SUSPEND,
-            kind=OperationKind.SUSPENSION,
-            detail=reason,
-            platform_initiated=platform_initiated,
+            planning.plan_suspension, reason=reason, platform_initiated=platform_initiated
         )
         return self._commands.on_subscription(
             subscription_id, actor, idempotency_key, request, plan_it, distributor_only=True
@@ -391,16 +391,13 @@ class ResellerPlans:
         """Resume a suspended subscription (a distributor action).
 
         Raises:
-            Forbidden (a reseller, or another distributor), NotFound, IllegalTransition.
+            Forbidden: a reseller, or another distributor.
+            NotFound: no such subscription.
+            IllegalTransition: not allowed in its state.
         """
         authorize_distributor(actor)
         request = Request.of(Trigger.RESUME.value, subscription_id, "")
-        plan_it = partial(
-            planning.plan_operation,
-            trigger=Trigger.RESUME,
-            kind=OperationKind.RESUMPTION,
-            platform_initiated=platform_initiated,
-        )
+        plan_it = partial(planning.plan_resumption, platform_initiated=platform_initiated)
         return self._commands.on_subscription(
             subscription_id, actor, idempotency_key, request, plan_it, distributor_only=True
         )
@@ -409,15 +406,13 @@ class ResellerPlans:
         """Retry the failed provisioning of the subscription (a distributor action).
 
         Raises:
-            Forbidden, NotFound, IllegalTransition (provisioning has not failed).
+            Forbidden: a reseller, or another distributor.
+            NotFound: no such subscription.
+            IllegalTransition: its provisioning has not failed.
         """
+        retry = Request.of("retry")
         return self._commands.on_subscription(
-            subscription_id,
-            actor,
-            None,
-            Request.of("retry"),
-            planning.plan_retry,
-            distributor_only=True,
+            subscription_id, actor, None, retry, planning.plan_retry, distributor_only=True
         )
 
     def run_due(self, now: dt.datetime | None = None) -> DueReport:

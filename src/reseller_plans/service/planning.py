@@ -1,12 +1,13 @@
 """Command planning: read the facts, then decide once, in a pure function per command.
 
 Each command has a planner (:func:`plan_upgrade`, :func:`plan_change`, :func:`plan_cancel`,
-:func:`plan_withdraw`, :func:`plan_operation`, :func:`plan_retry`, and :func:`plan_check` for
-the eligibility query). A planner reads only its :class:`Facts` and returns one of:
+:func:`plan_withdraw`, :func:`plan_suspension`, :func:`plan_resumption`, :func:`plan_retry`;
+and :func:`plan_check` for the eligibility query). A planner reads only its ``Facts`` and
+returns one of (``reseller_plans.service.decisions``):
 
-- a :class:`Commit`: what to write in one unit of work, and whether the saga runs next;
-- a :class:`Refusal`: the error the command raises, having changed nothing;
-- a :class:`Need`: a fact it has not been given and needs to decide (the account and its
+- a ``Commit``: what to write in one unit of work, and whether the saga runs next;
+- a ``Refusal``: the error the command raises, having changed nothing;
+- a ``Need``: a fact it has not been given and needs to decide (the account and its
   distributor's profile, or whether the Storefront holds the alias for someone else). The
   driver reads it and asks again, so a command reads only what its decision depends on.
 
@@ -16,15 +17,11 @@ driver, an async twin) shares them, and a dry run can ask them what a command wo
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
 from collections.abc import Callable
 
 import attrs
 
 from reseller_plans.domain import lifecycle, saga
-from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
-from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import (
     EligibilityFailure,
@@ -38,12 +35,11 @@ from reseller_plans.domain.errors import (
     NotEligible,
     ResellerPlansError,
 )
-from reseller_plans.domain.events import Event, Requested
+from reseller_plans.domain.events import Requested
 from reseller_plans.domain.lifecycle import Context, Trigger
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan, Timing, plan_move
 from reseller_plans.domain.subscription import (
-    BillingCycle,
     Channel,
     OperationKind,
     PendingKind,
@@ -51,100 +47,30 @@ from reseller_plans.domain.subscription import (
     SubscriptionStatus,
     Term,
 )
-from reseller_plans.ports import AliasHold, OutboxEntry
 from reseller_plans.service.access import authorize_reseller_of
+from reseller_plans.service.decisions import (
+    UNDER_WAY,
+    Commit,
+    Decision,
+    Facts,
+    Need,
+    Refusal,
+    Then,
+    UpgradeRequest,
+)
 from reseller_plans.service.messages import command_entry, date_text
 
 __all__ = [
-    "Commit",
-    "Decision",
-    "Facts",
-    "Need",
-    "Refusal",
-    "Then",
-    "UNDER_WAY",
-    "UpgradeRequest",
     "plan_cancel",
     "plan_change",
     "plan_check",
     "plan_operation",
+    "plan_resumption",
     "plan_retry",
+    "plan_suspension",
     "plan_upgrade",
     "plan_withdraw",
 ]
-
-UNDER_WAY = "an upgrade of this account is under way"
-
-
-class Need(enum.Enum):
-    """A fact a planner needs and was not given."""
-
-    PROFILES = "profiles"
-    """The reseller's account and its distributor's profile, from the BSS."""
-    ALIAS_AVAILABILITY = "alias_availability"
-    """Whether the Storefront has the alias free for the account."""
-
-
-class Then(enum.Enum):
-    """What follows a commit."""
-
-    DRIVE = "drive"
-    """Run the saga of the operation the commit started (then send the outbox)."""
-    SEND = "send"
-    """Send the subscription's waiting messages."""
-
-
-@attrs.frozen
-class Facts:
-    """What a planner decides on. Optional facts are read when a planner asks (:class:`Need`).
-
-    Attributes:
-        now: the command's instant.
-        account: the reseller account.
-        distributor: the profile of the account's distributor.
-        live: the account's live subscription (for an upgrade or a check).
-        hold: the store's reservation of the alias asked for, if any.
-        alias_free: whether the Storefront has that alias free for the account.
-    """
-
-    now: dt.datetime
-    account: ResellerAccount | None = None
-    distributor: DistributorProfile | None = None
-    live: Subscription | None = None
-    hold: AliasHold | None = None
-    alias_free: bool | None = None
-
-
-@attrs.frozen
-class Commit:
-    """What a command writes in one unit of work.
-
-    Attributes:
-        subscription: the subscription as it is to be stored.
-        events: the events to append to its history.
-        expected_version: the version it must still be at; None for a new subscription.
-        reserve_alias: reserve this alias to the account in the store (refused with
-            ``AliasTaken`` if another account holds it by then).
-        message: an email queued at once.
-        then: what the driver does after the commit.
-    """
-
-    subscription: Subscription
-    events: tuple[Event, ...] = ()
-    expected_version: int | None = None
-    reserve_alias: str | None = None
-    message: OutboxEntry | None = None
-    then: Then = Then.DRIVE
-
-
-@attrs.frozen
-class Refusal:
-    """The command is refused with ``error``, and nothing changes."""
-
-    error: ResellerPlansError
-
-
-Decision = Commit | Refusal | Need
 
 
 def _refusing(decide: Callable[[], Decision]) -> Decision:
@@ -153,20 +79,6 @@ def _refusing(decide: Callable[[], Decision]) -> Decision:
         return decide()
     except ResellerPlansError as error:
         return Refusal(error)
-
-
-@attrs.frozen
-class UpgradeRequest:
-    """An upgrade as asked for, its input already parsed."""
-
-    account_id: str
-    plan: Plan
-    actor: Actor
-    alias: StorefrontAlias | None
-    billing_cycle: BillingCycle
-    auto_renew: bool
-    channel: Channel | None
-    platform_subscription_id: str | None
 
 
 def plan_check(
@@ -376,6 +288,29 @@ def plan_operation(
         return Commit(started, expected_version=sub.version)
 
     return _refusing(decide)
+
+
+def plan_suspension(
+    sub: Subscription, facts: Facts, *, reason: str = "", platform_initiated: bool = False
+) -> Decision:
+    """Decide a suspension (for ``reason``, carried to the email)."""
+    return plan_operation(
+        sub,
+        facts,
+        Trigger.SUSPEND,
+        OperationKind.SUSPENSION,
+        detail=reason,
+        platform_initiated=platform_initiated,
+    )
+
+
+def plan_resumption(
+    sub: Subscription, facts: Facts, *, platform_initiated: bool = False
+) -> Decision:
+    """Decide the resumption of a suspended subscription."""
+    return plan_operation(
+        sub, facts, Trigger.RESUME, OperationKind.RESUMPTION, platform_initiated=platform_initiated
+    )
 
 
 def plan_retry(sub: Subscription, facts: Facts) -> Decision:

@@ -12,7 +12,7 @@ import attrs
 from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.ports import BSS, Storefront
-from reseller_plans.service.planning import Facts, Need
+from reseller_plans.service.decisions import Facts, Need
 
 __all__ = ["Reads"]
 
