@@ -126,3 +126,17 @@ def test_examples_in_domain_docstrings_run(module_name: str) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
 
     assert result.failed == 0
+
+
+CITED_FILE = re.compile(r"\b(DESIGN|DOMAIN|STYLE|PLATFORM-API)(?:\.md)?\b")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [*PAGES, README, *sorted((ROOT / "src").rglob("*.py"))],
+    ids=_id,
+)
+def test_the_docs_and_docstrings_cite_only_files_a_reader_has(path: Path) -> None:
+    # The project's design notes are not shipped: what a user needs is written in docs/.
+    for match in CITED_FILE.finditer(path.read_text(encoding="utf-8")):
+        assert (ROOT / f"{match.group(1)}.md").exists(), f"{_id(path)} cites {match.group(0)}"
