@@ -1,160 +1,51 @@
-"""Quickstart: check which resellers may be upgraded, and print the moves between plans.
+"""Quickstart: the README's Quickstart, as a script.
 
-Run it with ``python examples/quickstart.py``. It needs nothing but the library: the distributors
-and resellers below are sample values, as an adapter would read them from the BSS.
+A distributor checks that its reseller 3542 may have the Standard plan, upgrades it (the plan
+license, the reseller's own Storefront under the alias ``techsolutions``, the welcome email), then
+asks for Free at the end of the term; its scheduler's ``run_due()`` applies that change once it is
+due. The BSS and the Storefront are the emulator's, on loopback, reached through the real HTTP
+adapters; the emails are printed. Run it with ``python examples/quickstart.py`` (the ``server``
+extra brings the emulator). ``tests/test_examples.py`` keeps it equal to the README's code.
 """
 
-from __future__ import annotations
+from reseller_plans import Actor, Plan, ResellerPlans, SQLiteStore
+from reseller_plans.bss import BSSClient
+from reseller_plans.mail import ConsoleMailer
+from reseller_plans.storefront import StorefrontClient
+from reseller_plans.testing.emulator import serve_emulator
 
-import itertools
-
-from reseller_plans import (
-    DistributorProfile,
-    Edition,
-    EligibilityReport,
-    Plan,
-    ResellerAccount,
-    ServiceManagerState,
-    StorefrontAlias,
-    check_eligibility,
-    plan_move,
-)
-
-PLAN_PRODUCTS = {Plan.FREE: "ResellerPlanFree", Plan.STANDARD: "ResellerPlanStandard"}
-
-SAMPLE_DISTRIBUTION = DistributorProfile(
-    id="D-100",
-    name="Sample Distribution",
-    edition=Edition.DIAMOND,
-    active_addons={"standard_edition_resellers"},
-    service_manager=ServiceManagerState.ACTIVE,
-    plan_products=PLAN_PRODUCTS,
-    storefront_host="cloud.disti.example",
-)
-
-# A second distributor on a lower edition, without the Standard Edition Resellers add-on.
-BUDGET_DISTRIBUTION = DistributorProfile(
-    id="D-200",
-    name="Budget Distribution",
-    edition=Edition.PROFESSIONAL,
-    active_addons=set(),
-    service_manager=ServiceManagerState.ACTIVE,
-    plan_products=PLAN_PRODUCTS,
-    storefront_host="shop.budget.example",
-)
-
-
-def _reseller(
-    account_id: str,
-    name: str,
-    *,
-    distributor: DistributorProfile = SAMPLE_DISTRIBUTION,
-    reselling_enabled: bool = True,
-    plan: Plan = Plan.BASIC,
-) -> ResellerAccount:
-    return ResellerAccount(
-        id=account_id,
-        distributor_id=distributor.id,
-        name=name,
-        email=f"admin@{name.split(maxsplit=1)[0].lower()}.example",
-        reselling_enabled=reselling_enabled,
-        plan=plan,
+with serve_emulator() as platform:  # the BSS and the Storefront, emulated on 127.0.0.1
+    bss = BSSClient(
+        platform.url,
+        client_key="demo-client-key",
+        client_secret="demo-client-secret",
+        username="api-user@disti.example",
+        password="demo-password",
     )
+    storefront = StorefrontClient(platform.url, api_key="demo-storefront-api-key")
+    with bss, storefront:
+        plans = ResellerPlans(
+            bss=bss,
+            storefront=storefront,
+            mailer=ConsoleMailer(),  # prints each email; SMTPMailer sends it
+            store=SQLiteStore(":memory:"),  # a file in production
+        )
+        distributor = Actor.distributor("100")
 
+        print(plans.check("3542", Plan.STANDARD, actor=distributor, alias="techsolutions"))
 
-# Each request: (the acting distributor, the reseller, the plan asked for, the alias asked for).
-REQUESTS: list[tuple[DistributorProfile, ResellerAccount, Plan, str | None]] = [
-    (
-        SAMPLE_DISTRIBUTION,
-        _reseller("3542", "TechSolutions Ltd"),
-        Plan.STANDARD,
-        "TechSolutions",
-    ),
-    (
-        SAMPLE_DISTRIBUTION,
-        _reseller("3543", "Cloudy Bits", reselling_enabled=False),
-        Plan.FREE,
-        None,
-    ),
-    (
-        SAMPLE_DISTRIBUTION,
-        _reseller("4100", "Northwind IT", distributor=BUDGET_DISTRIBUTION),
-        Plan.STANDARD,
-        "northwind",
-    ),
-    (
-        SAMPLE_DISTRIBUTION,
-        _reseller("3544", "Acme Hosting", plan=Plan.STANDARD),
-        Plan.STANDARD,
-        None,
-    ),
-    (
-        SAMPLE_DISTRIBUTION,
-        _reseller("3545", "Bright Shop"),
-        Plan.STANDARD,
-        "bright--shop!",
-    ),
-    (
-        BUDGET_DISTRIBUTION,
-        _reseller("4100", "Northwind IT", distributor=BUDGET_DISTRIBUTION),
-        Plan.FREE,
-        None,
-    ),
-]
+        sub = plans.upgrade(
+            "3542",
+            Plan.STANDARD,
+            alias="techsolutions",
+            actor=distributor,
+            idempotency_key="crm-4711",
+        )  # license, storefront, welcome email
+        print(f"{sub.id}: {sub.status.value} on {sub.plan.title}")
 
+        sub = plans.change_plan(sub.id, Plan.FREE, actor=distributor)
+        change = sub.pending_change
+        print(f"{change.plan.title} from {change.effective_at:%Y-%m-%d}, the end of the term")
 
-def describe(
-    distributor: DistributorProfile,
-    account: ResellerAccount,
-    plan: Plan,
-    alias: str | None,
-    report: EligibilityReport,
-) -> list[str]:
-    """The lines that tell a person what was asked and what the check found."""
-    asked = f"{account.plan.title} → {plan.title}"
-    if alias is not None:
-        asked += f" with alias {alias!r}"
-    lines = [
-        f"{distributor.name} ({distributor.id}, {distributor.edition.title}) asks for "
-        f"{account.name} ({account.id}): {asked}",
-        *(f"  {line}" for line in str(report).splitlines()),
-    ]
-    if report.eligible and alias is not None:
-        url = StorefrontAlias.parse(alias).url(distributor.storefront_host)
-        lines.append(f"  the reseller's Storefront will be {url}")
-    return lines
-
-
-def move_table() -> list[str]:
-    """Every pair of plans as a table: from, to, legal, default timing, how."""
-    rows = [("from", "to", "legal", "timing", "how")]
-    for source, target in itertools.product(Plan, repeat=2):
-        move = plan_move(source, target)
-        timing = move.timing.value if move.timing is not None else "-"
-        legal = "yes" if move.legal else "no"
-        rows.append((source.title, target.title, legal, timing, move.how))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return [
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
-        + "  "
-        + row[4]
-        for row in rows
-    ]
-
-
-def main() -> None:
-    """Print each eligibility report, then the moves between plans."""
-    print("Eligibility")
-    print("===========")
-    for distributor, account, plan, alias in REQUESTS:
-        report = check_eligibility(distributor, account, plan, alias=alias)
-        print()
-        print("\n".join(describe(distributor, account, plan, alias, report)))
-    print()
-    print("Moves between plans")
-    print("===================")
-    print("\n".join(move_table()))
-
-
-if __name__ == "__main__":
-    main()
+        report = plans.run_due()  # from your scheduler: applies the change once it is due
+        print(f"due now: {report.subscriptions}; plan now: {plans.plan_of('3542').title}")

@@ -1,4 +1,4 @@
-"""``BSSClient``: the ``BSS`` port over the distributor's BSS REST API v3 (PLATFORM-API Part B).
+"""``BSSClient``: the ``BSS`` port over the distributor's BSS REST API v3 (``docs/adapters.md``).
 
 Documented routes are coded here; every inferred route, member name and status string comes
 from :class:`~reseller_plans.bss.wire.BSSWireConfig`. Requests go through the shared

@@ -1,4 +1,4 @@
-"""The BSS's OAuth 2.0 password grant, and the bearer token it yields (PLATFORM-API B.2).
+"""The BSS's OAuth 2.0 password grant, and the bearer token it yields.
 
 ``POST /oauth/token`` with the form ``grant_type=password``, ``username``, ``password``; the client
 key and secret travel **only** as HTTP Basic auth (the BSS refuses them in the form). The token

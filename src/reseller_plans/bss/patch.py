@@ -1,4 +1,4 @@
-"""JSON Patch operations, as the BSS takes them on ``PATCH /api/accounts/{id}`` (PLATFORM-API B.4).
+"""JSON Patch operations, as the BSS takes them on ``PATCH /api/accounts/{id}``.
 
 A document is a list of ``{"op", "path", "value"}``; patchable paths are the create-DTO
 properties, and ``remove`` resets a property to its default.

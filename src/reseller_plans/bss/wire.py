@@ -1,12 +1,13 @@
 """Everything about the BSS wire that the platform does not document, in one place.
 
-PLATFORM-API.md Part B marks each fact **D** (documented), **O** (observed in independent
-clients of live tenants) or **I** (inferred: our reading or our decision). What is documented
-(``/oauth/token``, ``Authorization: Bearer``, ``X-Api-Version``, ``/api/accounts``, the order
-routes, ``/api/subscriptions/{id}/cancel``, JSON Patch) is coded in the client. Everything else
-is a field of :class:`BSSWireConfig`, with its provenance in the field's description, so a
-tenant that spells something differently is one keyword argument away; check the tenant's
-Swagger (``https://<bss host>/apidocs``) before relying on an **I** default.
+Each fact is marked **D** (documented), **O** (observed in independent clients of live
+tenants) or **I** (inferred: our reading or our decision); ``docs/adapters.md`` ("Where each
+default comes from") explains the marks and names the sources cited in parentheses. What is
+documented (``/oauth/token``, ``Authorization: Bearer``, ``X-Api-Version``, ``/api/accounts``,
+the order routes, ``/api/subscriptions/{id}/cancel``, JSON Patch) is coded in the client.
+Everything else is a field of :class:`BSSWireConfig`, with its provenance in the field's
+description, so a tenant that spells something differently is one keyword argument away; check
+the tenant's Swagger (``https://<bss host>/apidocs``) before relying on an **I** default.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def normalize_label(text: str) -> str:
 class BSSWireConfig:
     """Member names, routes and values of the BSS API that are not documented.
 
-    Every default below is marked with its provenance (PLATFORM-API.md Part B): **D**
+    Every default below is marked with its provenance (``docs/adapters.md``): **D**
     documented, **O** observed in independent live clients, **I** inferred (our decision).
 
     Attributes:
@@ -60,7 +61,7 @@ class BSSWireConfig:
         product_id_member: a product's id. **O** (O-REACT: ``id``, a string)
         product_code_member: a product's code. **O** (O-REACT: ``code``)
         plan_product_codes: plan → the code of its product in the catalog. **I** (our Get
-            Services Definition, PLATFORM-API A.11: ``ResellerPlanFree``, ``ResellerPlanStandard``)
+            Services Definition: ``ResellerPlanFree``, ``ResellerPlanStandard``)
         accounts_route: accounts. **D** (FLT, RN68)
         reselling_members: the "Enable Reselling" flag, first present wins. **D**
             ``resellingEnabled`` (FLTO), **O** ``enableReselling`` (API 2.x, O-PHP)

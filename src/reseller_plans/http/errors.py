@@ -19,7 +19,7 @@ catches ``Forbidden``/``NotFound`` and one who catches ``PermanentBackendError``
 
 The body excerpt is redacted (:func:`reseller_plans.logs.redact`) and at most 200 characters;
 the error's message names the first of ``message``/``Message``/``error_description``/``title``
-found in a JSON body (PLATFORM-API B.3: the error schema is undocumented).
+found in a JSON body (the BSS does not document the schema of its error bodies).
 """
 
 from __future__ import annotations

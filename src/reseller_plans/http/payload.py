@@ -1,8 +1,9 @@
 """Reading JSON the backend sent, defensively.
 
-The platform documents few of its response members (PLATFORM-API B), so every read names what it
-expected and where: a missing member or a wrong type raises :class:`MalformedResponse` with that
-context, never ``KeyError``, ``TypeError`` or ``ValueError``.
+The platform documents few of its response members (``docs/adapters.md``, "The wire
+configuration"), so every read names what it expected and where: a missing member or a wrong
+type raises :class:`MalformedResponse` with that context, never ``KeyError``, ``TypeError`` or
+``ValueError``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 :class:`RetryPolicy` is the whole decision, as data: how many attempts, the exponential backoff
 with jitter, and the cap on a server's ``Retry-After``. Its ``sleep`` and ``random`` are
 injectable, so tests run instantly and deterministically. :class:`RateLimitDetector` tells a 403
-that means "rate limit hit" (the BSS signals rate limiting with 403, PLATFORM-API B.3) from a
+that means "rate limit hit" (the BSS documents 403 for "forbidden or rate limit hit") from a
 real refusal.
 
 What is retried (see :mod:`reseller_plans.http.client`): connection errors, timeouts, 429, 500,
@@ -123,7 +123,7 @@ class RateLimitDetector:
 
     A 403 is a rate limit when its body contains one of ``body_markers`` (case-insensitively),
     or when it carries one of ``retry_after_headers``, or one of ``remaining_headers`` with the
-    value ``0``. The platform does not document its signal (PLATFORM-API B.3), so every piece
+    value ``0``. The platform documents no more of its signal than the status, so every piece
     is configurable.
 
     Attributes:

@@ -5,8 +5,8 @@
 ``ResellerPlanStandard`` (the distributor's prices), and two attributes: the ``ResellerPlan``
 drop-down that names the plan on each product (a ProductCharacteristic) and the
 ``StorefrontAlias`` entered on the order line or at checkout (an OrderCharacteristic). Free
-declares Standard as its upgrade; the platform derives the downgrade (``PLATFORM-API.md`` A.7,
-A.11).
+declares Standard as its upgrade; the platform derives the downgrade
+(``docs/service-manager.md``).
 
 Names, descriptions, product ids and prices are the distributor's: pass a ``PlanCatalog``.
 """
@@ -41,7 +41,7 @@ PLAN_CODE_PREFIX: Final = "ResellerPlan_"
 ALIAS_ATTRIBUTE: Final = "StorefrontAlias"
 """The OrderCharacteristic carrying the Storefront Alias."""
 
-# Wire enumerations (PLATFORM-API.md A.9): integers unless the model converts them to names.
+# The platform's enumerations go on the wire as integers, unless its model converts them to names.
 _DERIVATIVE_SUBSCRIPTION: Final = 1
 _SCOPE_RESELLER: Final = 1
 _RESTRICTED_ADDON: Final = 1

@@ -3,7 +3,8 @@
 The platform reads ``Code`` 0 as success and shows the ``Message`` of any other code to the
 distributor's staff (on a pre-check it stops the purchase; on a provisioning call it marks the
 subscription's sync status Failed and offers Retry). Only 0, 1 and -1 are the platform's own
-(``PLATFORM-API.md`` A.4); the 1000s are ours and stable: a host may match on them.
+(``docs/service-manager.md``, "Codes"); the 1000s are ours and stable: a host may match on
+them.
 
 =====  ==========================  ===========================================================
 code   name                        when

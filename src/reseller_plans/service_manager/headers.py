@@ -1,4 +1,4 @@
-"""What the platform's ``X-CloudPlatform-*`` headers say about a call (``PLATFORM-API.md`` A.3).
+"""What the platform's ``X-CloudPlatform-*`` headers say about a call.
 
 - ``X-CloudPlatform-ApplicationId`` and ``X-CloudPlatform-APIKey`` authenticate the platform: the
   key header is the **base64 of the UTF-8 bytes** of the API key issued at registration. It is

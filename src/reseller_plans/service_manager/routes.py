@@ -6,7 +6,7 @@ its **last segments**, case-insensitively, with any trailing slash ignored:
 
 Routes reseller plans do not use (add-ons, trial conversion, end users, pay-per-use, account
 deletion) are known and answered ``Code: -1`` "… functionality is not supported by default", as
-the platform's SDK does (``PLATFORM-API.md`` A.2).
+the platform's own service manager SDK does (``docs/service-manager.md``).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ __all__ = [
 STOREFRONT_BASE_URL: Final = "StorefrontBaseUrl"
 DISTRIBUTOR_CODE: Final = "DistributorCode"
 
-# FieldKind (PLATFORM-API.md A.9): 0 Text, 2 Url.
+# The platform's FieldKind enumeration, sent as integers: 0 Text, 2 Url.
 _KIND_TEXT: Final = 0
 _KIND_URL: Final = 2
 

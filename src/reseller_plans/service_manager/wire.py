@@ -1,6 +1,6 @@
 """The wire side of the Service Management API: JSON bodies in, typed requests out, envelopes back.
 
-What the platform sends is read defensively (``PLATFORM-API.md`` A.1, A.6):
+What the platform sends is read defensively (``docs/service-manager.md``, "What it accepts"):
 
 - the body is size-checked **before** it is parsed, must be UTF-8 JSON and, where a model is
   expected, a JSON object;
@@ -283,7 +283,7 @@ def _billing_cycle(reader: _Reader) -> BillingCycle | None:
         return BillingCycle.ANNUAL
     if unit in _MONTH_WORDS and duration == 1:
         return BillingCycle.MONTHLY
-    return None  # a vocabulary we do not know yet (PLATFORM-API Part C, point 8): the default
+    return None  # the platform does not document this vocabulary: the default
 
 
 def _requested_by(reader: _Reader) -> str | None:

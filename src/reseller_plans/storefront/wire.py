@@ -1,7 +1,7 @@
 """The Storefront's routes and member names: all inferred, all configurable.
 
-The platform publishes no API for reseller storefronts, aliases or baskets (the older Storefront
-API of PLATFORM-API B.9 authenticates with ``X-ApiKey``, which we keep). Every default below is
+The platform publishes no API for reseller storefronts, aliases or baskets (its older, documented
+Storefront API authenticates with ``X-ApiKey``, which we keep). Every default below is
 **I** (our decision) and is what ``reseller_plans.testing.emulator`` speaks; point them at the
 tenant's real routes with :class:`StorefrontWireConfig`.
 """

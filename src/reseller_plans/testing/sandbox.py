@@ -349,13 +349,16 @@ class Sandbox:
             alias: the Storefront Alias (by default the one its live subscription has, or else
                 the one the account was built with).
             via: the channel.
-            idempotency_key, billing_cycle, auto_renew: passed to ``ResellerPlans.upgrade``.
+            idempotency_key: passed to ``ResellerPlans.upgrade``.
+            billing_cycle: passed to ``ResellerPlans.upgrade``.
+            auto_renew: passed to ``ResellerPlans.upgrade``.
 
         Returns:
             The subscription, as ``ResellerPlans.upgrade`` returned it.
 
         Raises:
-            Whatever ``ResellerPlans.upgrade`` raises (``NotEligible``, ``AliasTaken``, ...).
+            ResellerPlansError: whatever ``ResellerPlans.upgrade`` raises (``NotEligible``,
+                ``AliasTaken``, ...).
         """
         account = self._account(reseller)
         channel = Channel(via)
