@@ -56,6 +56,7 @@ __all__ = [
     "next_step",
     "record",
     "start",
+    "with_alias_steps",
 ]
 
 A = StepAction
@@ -326,3 +327,25 @@ def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) ->
     if not _compensations(op):
         return _finish_failed(sub, op, ctx)
     return Result(sub, ())
+
+
+def with_alias_steps(op: Operation) -> Operation:
+    """An activation stored before the alias hold became a step of its own, in today's steps.
+
+    Such an activation held the alias inside its storefront step and gave it back inside the
+    undo of that step and of its order. The hold is put back before the storefront step, and the
+    counts of done and undone steps moved so that nothing done is run again and nothing left
+    to do is skipped: the alias is held before the storefront goes live, and given back at the
+    end of an undo. Any other operation is returned as it is.
+    """
+    steps = op.steps
+    if op.kind is not K.ACTIVATION or A.HOLD_ALIAS in steps or A.ACTIVATE_STOREFRONT not in steps:
+        return op
+    at = steps.index(A.ACTIVATE_STOREFRONT)
+    new_steps = (*steps[:at], A.HOLD_ALIAS, *steps[at:])
+    if op.done <= at:  # the storefront step has not run: hold the alias before it
+        return evolve(op, steps=new_steps)
+    # The storefront went live (the alias held with it): the hold counts as done. Its undo
+    # (give the alias back) comes right after the storefront's, which the old undo did at once.
+    undone = op.undone + 1 if op.compensating and op.undone >= 1 else op.undone
+    return evolve(op, steps=new_steps, done=op.done + 1, undone=undone)

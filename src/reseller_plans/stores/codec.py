@@ -13,6 +13,7 @@ from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.events import Event, event_from_dict, event_to_dict
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.saga import with_alias_steps
 from reseller_plans.domain.subscription import (
     BillingCycle,
     Channel,
@@ -123,19 +124,21 @@ def subscription_from_dict(data: dict[str, Any]) -> Subscription:
         ),
         operation=None
         if op is None
-        else Operation(
-            kind=OperationKind(op["kind"]),
-            plan=Plan(op["plan"]),
-            previous_plan=Plan(op["previous_plan"]),
-            steps=tuple(StepAction(s) for s in op["steps"]),
-            done=op["done"],
-            compensating=op["compensating"],
-            undone=op["undone"],
-            sync=SyncStatus(op["sync"]),
-            reason=op["reason"],
-            detail=op["detail"],
-            id=op["id"],
-            product_id=op["product_id"],
+        else with_alias_steps(
+            Operation(
+                kind=OperationKind(op["kind"]),
+                plan=Plan(op["plan"]),
+                previous_plan=Plan(op["previous_plan"]),
+                steps=tuple(StepAction(s) for s in op["steps"]),
+                done=op["done"],
+                compensating=op["compensating"],
+                undone=op["undone"],
+                sync=SyncStatus(op["sync"]),
+                reason=op["reason"],
+                detail=op["detail"],
+                id=op["id"],
+                product_id=op["product_id"],
+            )
         ),
         platform_subscription_id=data["platform_subscription_id"],
         failure_reason=data["failure_reason"],
