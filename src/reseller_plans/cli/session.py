@@ -146,6 +146,10 @@ def errors(session: Session) -> Iterator[None]:
         fail(session, describe(exc), EXIT_FAILED)
 
 
+class _CommandLineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler the command line adds to the library's logger."""
+
+
 def configure_logging(verbosity: int, err: Console) -> None:
     """Show the library's log records on standard error: warnings by default, ``-v`` info,
     ``-vv`` debug. Only the library's own logger is configured, never the root or others'.
@@ -153,7 +157,9 @@ def configure_logging(verbosity: int, err: Console) -> None:
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
     logger = logging.getLogger(LOGGER_NAME)
     logger.setLevel(level)
-    handler = logging.StreamHandler(err.file)
+    for earlier in [h for h in logger.handlers if isinstance(h, _CommandLineHandler)]:
+        logger.removeHandler(earlier)  # main() called again in one process: one handler
+    handler = _CommandLineHandler(err.file)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     logger.addHandler(handler)
