@@ -32,7 +32,7 @@ from reseller_plans.config import build_plans, load_settings
 from reseller_plans.testing.emulator import EmulatorServer, EmulatorState, serve_emulator
 from reseller_plans.testing.fakes import FakeClock
 
-console = Console(width=110)
+console = Console(width=100)
 
 
 class SMTPSink:
@@ -78,14 +78,14 @@ def story(server: EmulatorServer, sink: SMTPSink, folder: Path) -> None:
 
     step("3. A reseller buys its own plan in the Storefront")
     sub = plans.upgrade("10004", Plan.FREE, alias="cloudhaven", actor=Actor.reseller("10004"))
-    console.print(f"10004 bought the Free plan in the Storefront: {sub.status.value} ({sub.id})")
+    console.print(f"10004 bought the Free plan in the Storefront: {standing(sub)} ({sub.id})")
 
     step("4. The Storefront refuses an activation for good: the upgrade is rolled back")
     route = "POST /api/storefront/resellers/{account_id}/storefront/activate"
     server.emulator.fail_next(422, route=route, body={"message": "storefront quota reached"})
     failed = plans.upgrade("10005", Plan.STANDARD, alias="quickserve", actor=distributor)
     console.print(
-        f"10005: {failed.status.value}, back on {plans.plan_of('10005').title}: "
+        f"10005: {standing(failed)}, back on {plans.plan_of('10005').title}: "
         f"{failed.failure_reason}"
     )
     console.print(f"license on the platform: {server.state.account('10005').get('resellerPlan')}")
@@ -96,7 +96,7 @@ def story(server: EmulatorServer, sink: SMTPSink, folder: Path) -> None:
         503, route="PATCH /api/accounts/{account_id}", count=50, retry_after="0"
     )
     waiting = plans.upgrade("10006", Plan.FREE, alias="orbitworks", actor=distributor)
-    console.print(f"10006: {waiting.status.value}, provisioning {waiting.sync_status.value}")
+    console.print(f"10006: {standing(waiting)}")
     server.emulator.clear_scripted_faults()
     run("retry", waiting.id)
 
@@ -109,7 +109,10 @@ def story(server: EmulatorServer, sink: SMTPSink, folder: Path) -> None:
     clock.set(standard.term.end + dt.timedelta(minutes=1))
     console.print(f"... a month later ({clock.now():%Y-%m-%d}), the scheduler runs:")
     report = plans.run_due()
-    console.print(f"run_due: {report}")
+    console.print(
+        f"it applied what was due for {report.subscriptions} subscription(s), renewed "
+        f"{report.renewals}, sent {report.emails_sent} email(s) ({report.emails_failed} failed)"
+    )
     console.print(f"10003 is now on {plans.plan_of('10003').title}")
 
     step("8. A cancellation takes the reseller back to Basic")
@@ -117,6 +120,15 @@ def story(server: EmulatorServer, sink: SMTPSink, folder: Path) -> None:
     run("cancel", techsolutions.id)
 
     summary(server, sink, plans)
+
+
+def standing(sub: Subscription) -> str:
+    """Where a subscription stands, as a person says it."""
+    if sub.status.value == "pending" and sub.sync_status.value != "synchronized":
+        return "waiting: provisioning did not complete and will be retried"
+    return {"active": "active", "failed": "failed and rolled back"}.get(
+        sub.status.value, sub.status.value.replace("_", " ")
+    )
 
 
 def live_subscription(plans: ResellerPlans, account_id: str) -> Subscription:

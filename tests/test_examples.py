@@ -146,13 +146,16 @@ def test_the_demo_tells_the_whole_story() -> None:
     for expected in (
         "RESELLING_DISABLED",  # eligibility with reasons
         "ALIAS_TAKEN",  # the alias collision
-        "10005: failed, back on Basic",  # a failure rolled back
+        "10005: failed and rolled back, back on Basic",  # a failure rolled back
+        "10006: waiting: provisioning did not complete",  # a backend unavailable for a while
         "status                 active",  # the retried upgrade
         "10003 is now on Free",  # the scheduled downgrade, applied by time
         "Your Standard reseller plan has ended",  # the cancellation's email
         "You are on the Standard plan: your Storefront is live",  # Free -> Standard
     ):
         assert expected in out, expected
+    assert "DueReport(" not in out  # no Python reprs, only sentences and tables
+    assert max(map(len, out.splitlines())) <= 100
 
 
 def test_eligibility_names_the_accounts_of_the_emulators_demo_world() -> None:

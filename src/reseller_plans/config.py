@@ -86,6 +86,8 @@ _LOCATIONS: dict[str, tuple[str, str]] = {
     "platform_application_id": ("service_manager", "application_id"),
     "platform_api_key": ("service_manager", "api_key"),
 }
+FLAGGED = frozenset({"bss_url", "client_id", "username", "storefront_url", "distributor", "store"})
+"""The settings the command line also takes as flags (``--bss-url``, …); the others it does not."""
 SECRETS = frozenset(
     {"client_secret", "password", "storefront_api_key", "smtp_password", "platform_api_key"}
 )
@@ -132,7 +134,7 @@ class Settings:
         if missing:
             hints = [
                 f"{n} (environment {ENV_PREFIX}{n.upper()}"
-                + ("" if n in SECRETS else f", or --{n.replace('_', '-')}")
+                + (f", or --{n.replace('_', '-')}" if n in FLAGGED else "")
                 + ", or the config file)"
                 for n in missing
             ]

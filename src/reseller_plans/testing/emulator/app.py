@@ -35,7 +35,10 @@ from starlette.routing import Route
 from reseller_plans.testing.emulator.faults import FaultInjector, Faults, ScriptedFault
 from reseller_plans.testing.emulator.state import Call, EmulatorError, EmulatorState
 
-__all__ = ["Emulator", "create_app"]
+__all__ = ["STATE_PATH", "Emulator", "create_app", "snapshot"]
+
+STATE_PATH = "/_emulator/state"
+"""Where the emulator shows its state (``GET``): what :func:`snapshot` returns."""
 
 JSON = Any
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -150,7 +153,11 @@ class Emulator:
             Route(path, self._endpoint(method, path, kind, handler), methods=[method],
                   name=f"{method} {path}")
             for method, path, kind, handler in table
-        ]  # fmt: skip
+        ] + [Route(STATE_PATH, self._state, methods=["GET"], name=f"GET {STATE_PATH}")]  # fmt: skip
+
+    async def _state(self, _request: Request) -> Response:
+        # For a test or an operator to look: no faults, no authentication, not counted.
+        return JSONResponse(snapshot(self.state))
 
     def _list_accounts(self, r: _Input) -> tuple[int, JSON]:
         rows = self.state.filtered_accounts(r.query.get("$filter"))
@@ -305,6 +312,32 @@ def create_app(state: EmulatorState | None = None, faults: Faults | None = None)
         The Starlette app (its ``Emulator`` is ``app.state.emulator``).
     """
     return Emulator(state, faults).app
+
+
+def snapshot(state: EmulatorState) -> dict[str, Any]:
+    """The emulator's data as JSON, credentials left out.
+
+    Args:
+        state: the state.
+
+    Returns:
+        ``organization``, ``accounts`` (as ``GET /api/accounts`` renders them), ``products``,
+        ``orders`` (with their items), ``subscriptions``, ``aliases`` (alias → account id),
+        ``storefronts`` (account id → storefront) and ``calls`` (answers per route template).
+    """
+    with state.lock:
+        data = {
+            "organization": state.organization,
+            "accounts": [state.render_account(a) for a in state.accounts.values()],
+            "products": state.products,
+            "orders": list(state.orders.values()),
+            "subscriptions": list(state.subscriptions.values()),
+            "aliases": state.aliases,
+            "storefronts": state.storefronts,
+            "calls": dict(state.calls),
+        }
+        # a deep copy taken under the lock: the answer is encoded after it is released
+        return json.loads(json.dumps(data, default=str))  # type: ignore[no-any-return]
 
 
 def _parse_body(raw: bytes) -> JSON:
