@@ -106,13 +106,16 @@ class StorefrontClient(BackendAdapter):
             True when the alias is unheld (404) or held by ``account_id``.
 
         Raises:
+            MalformedResponse: a 200 that does not name the holder (an empty object, the
+                member missing or null): an answer we cannot read is never "free".
             BackendError: the Storefront failed.
         """
         reply = self.backend.request("GET", self._alias_route(alias), accept=(404,))
         if reply.status == 404:
             return True
-        holder = reply.payload().optional_text(self.wire.alias_account_member)
-        return holder is None or holder == str(account_id)
+        # A 200 says the alias is held; by whom is required, never assumed to be nobody.
+        holder = reply.payload().text(self.wire.alias_account_member)
+        return holder == str(account_id)
 
     def hold_alias(self, alias: StorefrontAlias, *, account_id: str) -> None:
         """Reserve the alias for the account (``PUT``; idempotent for the holder).
