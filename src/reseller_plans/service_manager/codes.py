@@ -2,8 +2,8 @@
 
 The platform reads ``Code`` 0 as success and shows the ``Message`` of any other code to the
 distributor's staff (on a pre-check it stops the purchase; on a provisioning call it marks the
-subscription's sync status Failed and offers Retry). Only 0, 1 and -1 are the platform's own
-(``PLATFORM-API.md`` A.4); the 1000s are ours and stable: a host may match on them.
+subscription's sync status Failed and offers Retry). Only 0, 1 and -1 are the platform's own;
+the 1000s are ours and stable: a host may match on them.
 
 =====  ==========================  ===========================================================
 code   name                        when
@@ -24,6 +24,10 @@ code   name                        when
 1010   ``CONFLICT``                the same platform subscription was created with other values
 1011   ``BACKEND_REFUSED``         the BSS or Storefront refused a step for good
 1012   ``PROVISIONING_FAILED``     the activation failed and was rolled back (back to Basic)
+1013   ``INVALID_TEXT``            a text holds a NUL character or a lone surrogate (no store
+                                   can hold either)
+1014   ``DUPLICATE_PROPERTY``      an object names a property twice, also when the two names
+                                   differ only by case (``CheckOnly`` and ``checkonly``)
 =====  ==========================  ===========================================================
 """
 
@@ -53,3 +57,5 @@ class ResultCode(enum.IntEnum):
     CONFLICT = 1010
     BACKEND_REFUSED = 1011
     PROVISIONING_FAILED = 1012
+    INVALID_TEXT = 1013
+    DUPLICATE_PROPERTY = 1014
