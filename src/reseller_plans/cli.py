@@ -506,7 +506,7 @@ def serve(session: Session, host: str, port: int) -> None:
         import uvicorn  # noqa: PLC0415 - the `server` extra
 
         from reseller_plans.service_manager import ServiceManager  # noqa: PLC0415
-        from reseller_plans.service_manager.asgi import create_app  # noqa: PLC0415
+        from reseller_plans.service_manager.asgi import SERVER_LIMITS, create_app  # noqa: PLC0415
     except ImportError:
         _fail(session, "serve needs the server extra: pip install 'reseller-plans[server]'", 2)
     with _errors(session):
@@ -522,7 +522,15 @@ def serve(session: Session, host: str, port: int) -> None:
             distributor_id=settings.distributor or "",
         )
     session.err.print(f"service manager on http://{host}:{port}/")
-    uvicorn.run(create_app(manager), host=host, port=port, log_level="warning", lifespan="off")
+    # Timeouts and connection limits: SERVER_LIMITS (docs/service-manager.md, "Server limits").
+    uvicorn.run(
+        create_app(manager),
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        **SERVER_LIMITS,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
