@@ -3,7 +3,7 @@
 It is framework-agnostic: ``handle(method, path, headers, body, query)`` takes one HTTP request
 and returns its ``Response``; ``reseller_plans.service_manager.asgi`` serves it over HTTP.
 
-Outcomes, per call (``PLATFORM-API.md`` A.3, A.4):
+Outcomes, per call:
 
 - **not authenticated** → HTTP 401, empty body, nothing changed;
 - **authenticated** → HTTP 200 with a JSON body, also for every business error: account and
