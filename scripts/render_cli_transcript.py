@@ -74,7 +74,7 @@ def render_transcript() -> str:
             )  # fmt: skip
             output = "\n".join(line.rstrip() for line in done.stdout.splitlines())
             parts.append(f"$ {command}\n{output}\n[exit {done.returncode}]\n")
-    return "```\n" + "\n".join(parts) + "```\n"
+    return "```console\n" + "\n".join(parts) + "```\n"
 
 
 def render(page: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import uvicorn
 
 from reseller_plans import Actor, Plan, ResellerAccount
+from reseller_plans.ports import Store
 from reseller_plans.service import ResellerPlans
 from reseller_plans.service_manager import PlanCatalog, Response, ServiceManager
 from reseller_plans.service_manager.asgi import create_app
@@ -75,7 +76,9 @@ def headers(**changes: str | None) -> dict[str, str]:
 class World:
     """The distributor D-100 and its resellers, ``ResellerPlans`` and the service manager."""
 
-    def __init__(self, *, catalog: PlanCatalog | None = None, **options: Any) -> None:
+    def __init__(
+        self, *, catalog: PlanCatalog | None = None, store: Store | None = None, **options: Any
+    ) -> None:
         self.clock = FakeClock()
         self.bss = FakeBSS()
         self.bss.add_distributor(sample_distributor(DISTRIBUTOR, name="Sample Distribution"))
@@ -91,7 +94,7 @@ class World:
             self.bss.add_account(ResellerAccount(account_id, distributor, name, email, reselling))
         self.storefront = FakeStorefront(self.bss)
         self.mailer = InMemoryMailer()
-        self.store = InMemoryStore()
+        self.store = store if store is not None else InMemoryStore()
         ids = itertools.count(1)
         self.plans = ResellerPlans(
             bss=self.bss,

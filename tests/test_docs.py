@@ -39,7 +39,6 @@ FENCE = re.compile(r"^```(\S*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 NOT_PYTHON = {"shell", "console", "text", "mermaid"}
 # docs/cli.md belongs to the command line's engineers, whose transcripts are plain blocks.
-UNLABELLED_BLOCKS_ALLOWED = {DOCS / "cli.md"}
 
 
 def _id(page: Path) -> str:
@@ -86,8 +85,6 @@ def test_every_example_of_the_page_runs(page: Path, eval_example: EvalExample) -
 
 @pytest.mark.parametrize("page", [*PAGES, README], ids=_id)
 def test_every_code_block_names_its_language(page: Path) -> None:
-    if page in UNLABELLED_BLOCKS_ALLOWED:
-        pytest.skip("owned elsewhere: its transcripts are plain blocks")
     for language, _code in FENCE.findall(page.read_text(encoding="utf-8")):
         assert language in NOT_PYTHON | {"python", "pycon"}, f"{_id(page)}: ```{language}"
 

@@ -71,6 +71,8 @@ def test_result_codes_are_the_documented_ones() -> None:
         "CONFLICT": 1010,
         "BACKEND_REFUSED": 1011,
         "PROVISIONING_FAILED": 1012,
+        "INVALID_TEXT": 1013,
+        "DUPLICATE_PROPERTY": 1014,
     }
 
 

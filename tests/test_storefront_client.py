@@ -47,12 +47,30 @@ def test_the_api_key_header_is_configurable(router: respx.Router) -> None:
         (json_response(404, {"message": "not held"}), True),
         (json_response(200, {"alias": "techsolutions", "accountId": 3542}), True),
         (json_response(200, {"alias": "techsolutions", "accountId": 9}), False),
-        (json_response(200, {"alias": "techsolutions"}), True),
+        (json_response(200, {"alias": "techsolutions", "accountId": ""}), False),
     ],
 )
 def test_is_alias_free(router: respx.Router, response: httpx.Response, free: bool) -> None:
     router.get(ALIAS_PATH).mock(return_value=response)
     assert make_storefront(router).is_alias_free(ALIAS, account_id="3542") is free
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"alias": "techsolutions"},
+        {"alias": "techsolutions", "accountId": None},
+        {"alias": "techsolutions", "accountId": {"id": 9}},
+        {"alias": "techsolutions", "accountId": True},
+    ],
+)
+def test_a_200_that_names_no_holder_is_malformed_never_free(
+    router: respx.Router, body: dict[str, object]
+) -> None:
+    router.get(ALIAS_PATH).mock(return_value=json_response(200, body))
+    with pytest.raises(MalformedResponse, match="accountId"):
+        make_storefront(router).is_alias_free(ALIAS, account_id="3542")
 
 
 def test_hold_alias_puts_the_holder(router: respx.Router) -> None:

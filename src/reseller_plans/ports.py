@@ -160,23 +160,36 @@ class Storefront(Protocol):
         """Reserve the alias for the account. Raises ``AliasTaken``; idempotent for the owner."""
         ...
 
-    def release_alias(self, alias: StorefrontAlias, *, account_id: str) -> None:
+    def release_alias(
+        self, alias: StorefrontAlias, *, account_id: str, idempotency_key: str | None = None
+    ) -> None:
         """Give the alias up (idempotent; a no-op when another account holds it)."""
         ...
 
-    def activate_storefront(self, account_id: str, alias: StorefrontAlias, plan: Plan) -> str:
-        """Put the reseller's storefront live under its alias; returns its URL (idempotent)."""
+    def activate_storefront(
+        self,
+        account_id: str,
+        alias: StorefrontAlias,
+        plan: Plan,
+        *,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Put the reseller's storefront live under its alias; returns its URL (idempotent).
+
+        Like every storefront write, it takes the ``idempotency_key`` of the logical write (the
+        same on every repeat of the step); None lets the adapter mint one for this call only.
+        """
         ...
 
-    def suspend_storefront(self, account_id: str) -> None:
+    def suspend_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Take the reseller's storefront offline for a suspension (idempotent)."""
         ...
 
-    def resume_storefront(self, account_id: str) -> None:
+    def resume_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Put a suspended storefront back online (idempotent)."""
         ...
 
-    def deactivate_storefront(self, account_id: str) -> None:
+    def deactivate_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Shut the reseller's storefront down (idempotent)."""
         ...
 

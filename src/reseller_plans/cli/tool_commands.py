@@ -79,7 +79,7 @@ def serve(session: Session, host: str, port: int, access_log: bool) -> None:
         import uvicorn  # noqa: PLC0415 - the `server` extra
 
         from reseller_plans.service_manager import ServiceManager  # noqa: PLC0415
-        from reseller_plans.service_manager.asgi import create_app  # noqa: PLC0415
+        from reseller_plans.service_manager.asgi import SERVER_LIMITS, create_app  # noqa: PLC0415
     except ImportError:
         fail(session, "serve needs the server extra: pip install 'reseller-plans[server]'", 2)
     with errors(session):
@@ -95,8 +95,16 @@ def serve(session: Session, host: str, port: int, access_log: bool) -> None:
             distributor_id=settings.distributor or "",
         )
     session.err.print(f"service manager on http://{host}:{port}/")
-    uvicorn.run(create_app(manager), host=host, port=port, lifespan="off",
-                log_level="info" if access_log else "warning", access_log=access_log)  # fmt: skip
+    # Timeouts and connection limits: SERVER_LIMITS (docs/service-manager.md, "Server limits").
+    uvicorn.run(
+        create_app(manager),
+        host=host,
+        port=port,
+        lifespan="off",
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        **SERVER_LIMITS,
+    )
 
 
 @cli.command()

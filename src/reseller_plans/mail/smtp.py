@@ -11,7 +11,9 @@ a ``BackendError`` that says whether a retry may help:
   certificate failure, no suitable AUTH mechanism).
 
 The password never appears in a repr, a log record or an error, nor in the frames an error
-carries: a failed login is reported without the ``smtplib`` traceback, whose frames hold it.
+carries: a failed login is reported without the ``smtplib`` traceback, whose frames hold it. A
+server that echoes the AUTH exchange in its reply has the base64 blobs of the login scrubbed
+from it too (``reseller_plans.mail.credentials``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from reseller_plans.domain.errors import (
     PermanentBackendError,
     TransientBackendError,
 )
-from reseller_plans.logs import get_logger
+from reseller_plans.logs import get_logger, redact
+from reseller_plans.mail.credentials import SMTPCredentials
 from reseller_plans.ports import Clock, EmailMessage, SystemClock
 
 __all__ = ["SMTPMailer", "SMTPSecurity"]
@@ -51,23 +54,6 @@ _ID_SAFE: Final = frozenset(string.ascii_letters + string.digits + "-_")
 _ID_MAX: Final = 200
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]+")
 _EXCERPT_MAX: Final = 200
-
-
-class _Secret:
-    """A string that does not show itself in a repr."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
 
 
 def message_id_header(message_id: str) -> str:
@@ -184,7 +170,9 @@ class SMTPMailer:
         self._sender = sender
         self._security: SMTPSecurity = security
         self._username = username
-        self._password = None if password is None else _Secret(password)
+        self._credentials = (
+            None if username is None or password is None else SMTPCredentials(username, password)
+        )
         self._timeout = float(timeout)
         self._local_hostname = local_hostname
         self._ssl_context = ssl_context
@@ -200,7 +188,7 @@ class SMTPMailer:
         return (
             f"SMTPMailer(host={self._host!r}, port={self._port!r}, sender={self._sender!r}, "
             f"security={self._security!r}, username={self._username!r}, "
-            f"password={self._password!r})"
+            f"password={'***' if self._credentials is not None else None!r})"
         )
 
     def send(self, message: EmailMessage) -> None:
@@ -309,10 +297,11 @@ class SMTPMailer:
     def _login(self, smtp: smtplib.SMTP) -> BackendError | None:
         """Log in when there are credentials; a failure is returned, not raised, so that it
         leaves the ``except`` block (and the smtplib frames holding the password) behind."""
-        if self._username is None or self._password is None:
+        credentials = self._credentials
+        if credentials is None:
             return None
         try:
-            smtp.login(self._username, self._password.reveal())
+            smtp.login(credentials.username, credentials.reveal())
         except (smtplib.SMTPException, OSError) as error:
             return self._error(error)
         finally:
@@ -325,9 +314,9 @@ class SMTPMailer:
         return f"{self._host}:{self._port}"
 
     def _redact(self, text: str) -> str:
-        if self._password is not None and self._password.reveal():
-            text = text.replace(self._password.reveal(), "***")
-        return text
+        if self._credentials is None:
+            return redact(text)
+        return self._credentials.redact(text)
 
     def _reply(self, reply: bytes | str) -> str:
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)

@@ -4,8 +4,9 @@
 :class:`PortCall`: which port, which operation, which arguments), or None when the step needs
 no call (``QUEUE_EMAIL`` writes the outbox; a platform step of a subscription the platform does
 not know of). Drivers only make the call (the synchronous driver calls it, an async one awaits
-it), so the table is written once. Every write carries an idempotency key derived from the
-operation and the step, the same for every retry of it.
+it), so the table is written once. Every write that takes one carries an idempotency key derived
+from the operation and the step, the same for every retry of it (the Storefront's alias hold
+takes none: holding an alias for its holder again changes nothing).
 """
 
 from __future__ import annotations
@@ -74,21 +75,26 @@ def _place_order(sub: Subscription, step: SagaStep, key: str) -> PortCall:
 def _activate_storefront(sub: Subscription, step: SagaStep, key: str) -> PortCall:
     if sub.alias is None:
         raise PermanentBackendError("the subscription has no Storefront Alias")
-    return PortCall("storefront", "activate_storefront", (sub.account_id, sub.alias, step.plan))
+    args = (sub.account_id, sub.alias, step.plan)
+    return PortCall("storefront", "activate_storefront", args, {"idempotency_key": key})
 
 
-def _alias(operation: str) -> Callable[[Subscription, SagaStep, str], PortCall | None]:
-    def call(sub: Subscription, step: SagaStep, key: str) -> PortCall | None:
-        if sub.alias is None:
-            return None  # nothing to hold or give back
-        return PortCall("storefront", operation, (sub.alias,), {"account_id": sub.account_id})
+def _hold_alias(sub: Subscription, step: SagaStep, key: str) -> PortCall | None:
+    if sub.alias is None:
+        return None  # nothing to hold
+    return PortCall("storefront", "hold_alias", (sub.alias,), {"account_id": sub.account_id})
 
-    return call
+
+def _release_alias(sub: Subscription, step: SagaStep, key: str) -> PortCall | None:
+    if sub.alias is None:
+        return None  # nothing to give back
+    kwargs = {"account_id": sub.account_id, "idempotency_key": key}
+    return PortCall("storefront", "release_alias", (sub.alias,), kwargs)
 
 
 def _storefront(operation: str) -> Callable[[Subscription, SagaStep, str], PortCall]:
     def call(sub: Subscription, step: SagaStep, key: str) -> PortCall:
-        return PortCall("storefront", operation, (sub.account_id,))
+        return PortCall("storefront", operation, (sub.account_id,), {"idempotency_key": key})
 
     return call
 
@@ -121,8 +127,8 @@ _TABLE: dict[StepAction, Callable[[Subscription, SagaStep, str], PortCall | None
     A.PLACE_ORDER: _place_order,
     A.PROVISION_LICENSE: _provision,
     A.REVOKE_LICENSE: _revoke,
-    A.HOLD_ALIAS: _alias("hold_alias"),
-    A.RELEASE_ALIAS: _alias("release_alias"),
+    A.HOLD_ALIAS: _hold_alias,
+    A.RELEASE_ALIAS: _release_alias,
     A.ACTIVATE_STOREFRONT: _activate_storefront,
     A.DEACTIVATE_STOREFRONT: _storefront("deactivate_storefront"),
     A.SUSPEND_STOREFRONT: _storefront("suspend_storefront"),

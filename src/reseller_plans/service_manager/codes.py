@@ -25,6 +25,10 @@ code   name                        when
 1010   ``CONFLICT``                the same platform subscription was created with other values
 1011   ``BACKEND_REFUSED``         the BSS or Storefront refused a step for good
 1012   ``PROVISIONING_FAILED``     the activation failed and was rolled back (back to Basic)
+1013   ``INVALID_TEXT``            a text holds a NUL character or a lone surrogate (no store
+                                   can hold either)
+1014   ``DUPLICATE_PROPERTY``      an object names a property twice, also when the two names
+                                   differ only by case (``CheckOnly`` and ``checkonly``)
 =====  ==========================  ===========================================================
 """
 
@@ -54,3 +58,5 @@ class ResultCode(enum.IntEnum):
     CONFLICT = 1010
     BACKEND_REFUSED = 1011
     PROVISIONING_FAILED = 1012
+    INVALID_TEXT = 1013
+    DUPLICATE_PROPERTY = 1014

@@ -291,7 +291,7 @@ class ServiceManager:
         except BadRequest as exc:
             if endpoint is Endpoint.FIELDS_VALIDATE:
                 return 200, [f"bad request: {exc}"]
-            answer = _Answer(ResultCode.BAD_REQUEST, f"bad request: {exc}")
+            answer = _Answer(exc.code, f"bad request: {exc}")
         self._log(call, answer.code, answer.message)
         return 200, envelope(answer.code, answer.message, answer.result)
 

@@ -5,9 +5,14 @@ What the platform sends is read defensively (``docs/service-manager.md``, "What 
 - the body is size-checked **before** it is parsed, must be UTF-8 JSON and, where a model is
   expected, a JSON object;
 - property names match **case-insensitively** (``CheckOnly``, ``checkonly``) and unknown
-  properties are ignored;
+  properties are ignored; an object that names a property twice, exactly or in another case, is
+  refused (``DuplicateProperty``): which of the two was meant cannot be known;
 - only the properties we read are type-checked; a wrong type or a missing required property is a
-  ``BadRequest`` naming it (``Account.ID must be a string``), and the handler changes nothing.
+  ``BadRequest`` naming it (``Account.ID must be a string``), and the handler changes nothing;
+- a text we read that holds a NUL character or a lone surrogate is refused
+  (``UnstorableText``): no store can hold it. Any other text is kept exactly as sent.
+
+Each refusal carries the ``ResultCode`` of its cause (``BadRequest.code``).
 
 C# value types are never null on the wire (absent means 0 or false), so an absent or null ``bool``
 reads as False and an absent ``int`` as 0. Ids may arrive as JSON numbers and are read as text.
@@ -22,12 +27,16 @@ from typing import Final
 import attrs
 
 from reseller_plans.domain.subscription import BillingCycle
+from reseller_plans.domain.text import unstorable
+from reseller_plans.service_manager.codes import ResultCode
 
 __all__ = [
     "AccountRequest",
     "AttributeValue",
     "BadRequest",
+    "DuplicateProperty",
     "ServiceRequest",
+    "UnstorableText",
     "dump_json",
     "envelope",
     "load_json",
@@ -43,6 +52,21 @@ _YEAR_WORDS: Final = frozenset({"year", "years", "yearly", "annual", "annually",
 class BadRequest(Exception):
     """A malformed request. ``str()`` says what is wrong, in the platform's property names."""
 
+    code: ResultCode = ResultCode.BAD_REQUEST
+    """The ``Code`` the refusal is answered with."""
+
+
+class DuplicateProperty(BadRequest):
+    """An object names a property twice (also when the names differ only by case)."""
+
+    code = ResultCode.DUPLICATE_PROPERTY
+
+
+class UnstorableText(BadRequest):
+    """A text holds a NUL character or a lone surrogate."""
+
+    code = ResultCode.INVALID_TEXT
+
 
 def load_json(body: bytes, *, limit: int) -> object:
     """Parse a JSON body of at most ``limit`` bytes, with every object key case-folded.
@@ -50,6 +74,7 @@ def load_json(body: bytes, *, limit: int) -> object:
     Raises:
         BadRequest: too large, empty, not UTF-8, or not JSON (also a nesting too deep to parse,
             a number too long to read, ``NaN`` and ``Infinity``).
+        DuplicateProperty: an object names a property twice, in the same or another case.
     """
     if len(body) > limit:
         raise BadRequest(f"the body is larger than {limit} bytes")
@@ -68,7 +93,16 @@ def load_json(body: bytes, *, limit: int) -> object:
 
 
 def _folded(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    return {key.casefold(): value for key, value in pairs}
+    folded: dict[str, object] = {}
+    for key, value in pairs:
+        name = key.casefold()
+        if name in folded:
+            raise DuplicateProperty(
+                f"the property {key!r} is given twice (property names are matched without "
+                "regard to case): send it once"
+            )
+        folded[name] = value
+    return folded
 
 
 def _no_constant(name: str) -> object:
@@ -102,9 +136,15 @@ class _Reader:
         return self._obj.get(key.casefold())
 
     def text(self, key: str) -> str | None:
-        """A string property; a JSON number is taken as its text (ids are numeric at times)."""
+        """A string property; a JSON number is taken as its text (ids are numeric at times).
+
+        Raises:
+            UnstorableText: the text holds a NUL character or a lone surrogate.
+        """
         value = self.raw(key)
-        if value is None or isinstance(value, str):
+        if isinstance(value, str):
+            return _storable(value, self._name(key))
+        if value is None:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
             return str(value)
@@ -207,6 +247,13 @@ class ServiceRequest:
         return self.attributes.get(attribute_id.casefold())
 
 
+def _storable(text: str, where: str) -> str:
+    reason = unstorable(text)
+    if reason is not None:
+        raise UnstorableText(f"{where} holds {reason}, which cannot be stored: remove it")
+    return text
+
+
 def _is_number(text: str) -> bool:
     # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
     return 0 < len(text) < 19 and text.isascii() and text.isdigit()
@@ -261,7 +308,7 @@ def _attributes(reader: _Reader) -> dict[str, AttributeValue]:
         if item is None:
             continue
         entry = _Reader(item, where)
-        attribute_id = _present(entry.text("ID")) or key
+        attribute_id = _present(entry.text("ID")) or (key and _storable(key, where))
         if attribute_id is None:
             raise BadRequest(f"{where}.ID is required")
         attributes[attribute_id.casefold()] = AttributeValue(

@@ -5,8 +5,10 @@ Aliases, reseller storefronts and the reseller's own purchase of a plan, on the 
 :class:`~reseller_plans.http.BackendClient` (retries, typed errors, redacted logs), with the API
 key in a header.
 
-The port's storefront writes take no idempotency key, so the client mints one per call (before
-the first attempt, reused on every retry); ``purchase_plan`` derives its keys from the caller's.
+Every storefront write carries an ``Idempotency-Key``, fixed before the first attempt and sent
+unchanged on every retry. The caller passes it (``idempotency_key=``: one key per logical write,
+the same when the whole call is repeated, so a repeat is not a second write); without one the
+client mints a fresh key per call. ``purchase_plan`` derives its keys from the caller's.
 """
 
 from __future__ import annotations
@@ -106,13 +108,16 @@ class StorefrontClient(BackendAdapter):
             True when the alias is unheld (404) or held by ``account_id``.
 
         Raises:
+            MalformedResponse: a 200 that does not name the holder (an empty object, the
+                member missing or null): an answer we cannot read is never "free".
             BackendError: the Storefront failed.
         """
         reply = self.backend.request("GET", self._alias_route(alias), accept=(404,))
         if reply.status == 404:
             return True
-        holder = reply.payload().optional_text(self.wire.alias_account_member)
-        return holder is None or holder == str(account_id)
+        # A 200 says the alias is held; by whom is required, never assumed to be nobody.
+        holder = reply.payload().text(self.wire.alias_account_member)
+        return holder == str(account_id)
 
     def hold_alias(self, alias: StorefrontAlias, *, account_id: str) -> None:
         """Reserve the alias for the account (``PUT``; idempotent for the holder).
@@ -134,12 +139,16 @@ class StorefrontClient(BackendAdapter):
         if reply.status == 409:
             raise AliasTaken(alias.value)
 
-    def release_alias(self, alias: StorefrontAlias, *, account_id: str) -> None:
+    def release_alias(
+        self, alias: StorefrontAlias, *, account_id: str, idempotency_key: str | None = None
+    ) -> None:
         """Give the alias up (idempotent; a no-op when it is free or another account holds it).
 
         Args:
             alias: the alias.
             account_id: the account giving it up.
+            idempotency_key: the key of this logical write, the same on every repeat of it
+                (minted afresh when None).
 
         Raises:
             BackendError: the Storefront failed.
@@ -148,7 +157,7 @@ class StorefrontClient(BackendAdapter):
             "DELETE",
             self._alias_route(alias),
             params={self.wire.alias_account_member: account_id},
-            idempotency_key=self._new_key(),
+            idempotency_key=idempotency_key or self._new_key(),
             accept=(404, 409),
         )
 
@@ -158,22 +167,34 @@ class StorefrontClient(BackendAdapter):
         self,
         account_id: str,
         action: str,
+        idempotency_key: str | None,
         json_body: dict[str, Any] | None = None,
         accept: tuple[int, ...] = (),
     ) -> Reply:
         route = self.wire.storefront_route.format(account_id=path_segment(account_id))
+        # Fixed here, before the first attempt: BackendClient sends it on every retry.
+        key = idempotency_key or self._new_key()
         return self.backend.request(
             "POST", f"{route}/{action}", json_body=json_body or {},
-            idempotency_key=self._new_key(), accept=accept,
+            idempotency_key=key, accept=accept,
         )  # fmt: skip
 
-    def activate_storefront(self, account_id: str, alias: StorefrontAlias, plan: Plan) -> str:
+    def activate_storefront(
+        self,
+        account_id: str,
+        alias: StorefrontAlias,
+        plan: Plan,
+        *,
+        idempotency_key: str | None = None,
+    ) -> str:
         """Put the reseller's storefront live under its alias.
 
         Args:
             account_id: the reseller.
             alias: its Storefront Alias.
             plan: the plan it is on.
+            idempotency_key: the key of this logical activation, the same on every repeat of
+                it (minted afresh when None).
 
         Returns:
             The storefront's URL.
@@ -188,45 +209,53 @@ class StorefrontClient(BackendAdapter):
             wire.activate_alias_member: alias.value,
             wire.activate_plan_member: wire.plan_values[plan],
         }
-        reply = self._storefront_action(account_id, "activate", body, accept=(409,))
+        reply = self._storefront_action(
+            account_id, "activate", idempotency_key, body, accept=(409,)
+        )
         if reply.status == 409:
             raise AliasTaken(alias.value)
         return reply.payload().text(wire.url_member)
 
-    def suspend_storefront(self, account_id: str) -> None:
+    def suspend_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Take the reseller's storefront offline (idempotent).
 
         Args:
             account_id: the reseller.
+            idempotency_key: the key of this logical write, the same on every repeat of it
+                (minted afresh when None).
 
         Raises:
             NotFound: no storefront for that reseller.
             BackendError: the Storefront failed.
         """
-        self._storefront_action(account_id, "suspend")
+        self._storefront_action(account_id, "suspend", idempotency_key)
 
-    def resume_storefront(self, account_id: str) -> None:
+    def resume_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Put a suspended storefront back online (idempotent).
 
         Args:
             account_id: the reseller.
+            idempotency_key: the key of this logical write, the same on every repeat of it
+                (minted afresh when None).
 
         Raises:
             NotFound: no storefront for that reseller.
             BackendError: the Storefront failed.
         """
-        self._storefront_action(account_id, "resume")
+        self._storefront_action(account_id, "resume", idempotency_key)
 
-    def deactivate_storefront(self, account_id: str) -> None:
+    def deactivate_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Shut the reseller's storefront down (idempotent).
 
         Args:
             account_id: the reseller.
+            idempotency_key: the key of this logical write, the same on every repeat of it
+                (minted afresh when None).
 
         Raises:
             BackendError: the Storefront failed.
         """
-        self._storefront_action(account_id, "deactivate")
+        self._storefront_action(account_id, "deactivate", idempotency_key)
 
     # -- the reseller's own purchase ----------------------------------------------------------
 

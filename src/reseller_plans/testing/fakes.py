@@ -243,12 +243,21 @@ class FakeStorefront:
             raise AliasTaken(alias.value)
         self.aliases[alias.value] = account_id
 
-    def release_alias(self, alias: StorefrontAlias, *, account_id: str) -> None:
+    def release_alias(
+        self, alias: StorefrontAlias, *, account_id: str, idempotency_key: str | None = None
+    ) -> None:
         self.faults.before("storefront.release_alias")
         if self.aliases.get(alias.value) == account_id:
             del self.aliases[alias.value]
 
-    def activate_storefront(self, account_id: str, alias: StorefrontAlias, plan: Plan) -> str:
+    def activate_storefront(
+        self,
+        account_id: str,
+        alias: StorefrontAlias,
+        plan: Plan,
+        *,
+        idempotency_key: str | None = None,
+    ) -> str:
         self.faults.before("storefront.activate_storefront")
         if self.aliases.get(alias.value) != account_id:
             raise AliasTaken(alias.value)
@@ -258,19 +267,19 @@ class FakeStorefront:
     def _storefront(self, account_id: str) -> StorefrontState | None:
         return self.storefronts.get(account_id)
 
-    def suspend_storefront(self, account_id: str) -> None:
+    def suspend_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         self.faults.before("storefront.suspend_storefront")
         state = self._storefront(account_id)
         if state is not None:
             state.online = False
 
-    def resume_storefront(self, account_id: str) -> None:
+    def resume_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         self.faults.before("storefront.resume_storefront")
         state = self._storefront(account_id)
         if state is not None:
             state.online = True
 
-    def deactivate_storefront(self, account_id: str) -> None:
+    def deactivate_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         self.faults.before("storefront.deactivate_storefront")
         self.storefronts.pop(account_id, None)
 
