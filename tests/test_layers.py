@@ -78,3 +78,28 @@ def test_system_clock_is_a_clock_that_tells_aware_utc_time() -> None:
     assert isinstance(clock, Clock)
     assert now.tzinfo is dt.UTC
     assert repr(clock) == "SystemClock()"
+
+
+def _imports_of(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_no_store_imports_another_store_nor_the_testing_package() -> None:
+    # The SQL stores share ``stores.sql``, ``stores.sql_store`` (their base) and
+    # ``stores.codec``; a store's own module (memory, sqlite, postgres) is imported by no other.
+    stores = Path(reseller_plans.domain.__file__).parent.parent / "stores"
+    shared = {f"reseller_plans.stores.{name}" for name in ("sql", "sql_store", "codec")}
+    found = [
+        f"{path.name}: {name}"
+        for path in sorted(stores.glob("*.py"))
+        for name in _imports_of(path)
+        if name.startswith("reseller_plans.testing")
+        or (name.startswith("reseller_plans.stores.") and name not in shared)
+    ]
+    assert found == []
