@@ -93,11 +93,11 @@ def _imports_of(path: Path) -> list[str]:
 
 _PACKAGE = Path(reseller_plans.domain.__file__).parent.parent
 _STORES = ("memory", "sqlite", "postgres")
-"""The store implementations. ``stores.sql`` (the SQL base) and ``stores.codec`` are shared
-parts, not stores."""
+"""The store implementations. ``stores.sql``, ``stores.sql_store`` (the SQL base) and
+``stores.codec`` are shared parts, not stores."""
 
 
-@pytest.mark.parametrize("module", [*_STORES, "sql", "codec"])
+@pytest.mark.parametrize("module", [*_STORES, "sql", "sql_store", "codec"])
 def test_no_store_imports_another_stores_module(module: str) -> None:
     # The shared SQL base may not lean on a store either: SQLite would then load the other.
     others = {f"reseller_plans.stores.{name}" for name in _STORES if name != module}
@@ -135,3 +135,18 @@ def test_only_the_saga_driver_calls_a_port_from_the_service() -> None:
         if "call.operation" in path.read_text()
     ]
     assert callers == ["driver.py"]
+
+
+def test_no_store_imports_another_store_nor_the_testing_package() -> None:
+    # The SQL stores share ``stores.sql``, ``stores.sql_store`` (their base) and
+    # ``stores.codec``; a store's own module (memory, sqlite, postgres) is imported by no other.
+    stores = Path(reseller_plans.domain.__file__).parent.parent / "stores"
+    shared = {f"reseller_plans.stores.{name}" for name in ("sql", "sql_store", "codec")}
+    found = [
+        f"{path.name}: {name}"
+        for path in sorted(stores.glob("*.py"))
+        for name in _imports_of(path)
+        if name.startswith("reseller_plans.testing")
+        or (name.startswith("reseller_plans.stores.") and name not in shared)
+    ]
+    assert found == []

@@ -1,4 +1,5 @@
-"""``InMemoryStore`` answers from its indexes exactly what a scan of everything would answer."""
+"""``InMemoryStore``, and the simulator's ``PackedStore`` from its indexes, answer exactly what a
+scan of everything would answer."""
 
 from __future__ import annotations
 
@@ -12,17 +13,22 @@ from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.ports import OutboxEntry
 from reseller_plans.stores.memory import InMemoryStore, due_at, is_due
-from reseller_plans.testing import Sandbox, Simulator
+from reseller_plans.testing import Sandbox, SandboxStore, Simulator
+from reseller_plans.testing.packed_store import PackedStore
 from reseller_plans.testing.simulator import _PlainTemplates
 
+STORES: dict[str, type[SandboxStore]] = {"memory": InMemoryStore, "packed": PackedStore}
 
-@pytest.fixture(scope="module")
-def lived_in() -> Sandbox:
-    """A world after two months of a busy simulation, faults and crashes included."""
+
+@pytest.fixture(scope="module", params=sorted(STORES))
+def lived_in(request: pytest.FixtureRequest) -> Sandbox:
+    """A world after two months of a busy simulation, faults and crashes included, over each
+    in-memory store."""
     worlds: list[Sandbox] = []
 
     def keep(seed: int, start: dt.datetime) -> Sandbox:
-        worlds.append(Sandbox(seed, start, templates=_PlainTemplates()))
+        store = STORES[request.param]()
+        worlds.append(Sandbox(seed, start, templates=_PlainTemplates(), store=store))
         return worlds[-1]
 
     Simulator(seed=2, resellers=400, months=2, activity=0.05, fault_rate=0.2, sandbox=keep).run()

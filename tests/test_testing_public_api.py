@@ -18,6 +18,7 @@ PUBLIC_NAMES = [
     "InMemoryStore",
     "InvariantViolation",
     "Sandbox",
+    "SandboxStore",
     "SimulatedCrash",
     "SimulationReport",
     "Simulator",
@@ -25,7 +26,7 @@ PUBLIC_NAMES = [
 ]
 
 # The names this package adds; their public methods and properties must say what they do.
-OWN_CLASSES = ["Sandbox", "InvariantViolation", "Simulator", "SimulationReport"]
+OWN_CLASSES = ["Sandbox", "InvariantViolation", "Simulator", "SimulationReport", "SandboxStore"]
 
 
 def test_public_names_are_exactly_the_pinned_ones() -> None:

@@ -23,6 +23,7 @@ from psycopg import sql
 
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1
+from reseller_plans.stores.sql_store import SQLStore
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
 
@@ -43,7 +44,7 @@ POSTGRES = Dialect(
         " SELECT id FROM subscriptions"
         " WHERE due_at IS NOT NULL AND due_at <= ?"
         " AND (claimed_until IS NULL OR claimed_until <= ?)"
-        " ORDER BY due_at LIMIT ? FOR UPDATE SKIP LOCKED)"
+        " ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED)"
         " RETURNING id"
     ),
     claim_params=lambda now, lease_until, limit: (lease_until, now, now, limit),
@@ -54,7 +55,7 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")
 _MIGRATION_LOCK = 0x7265_7365  # pg_advisory_xact_lock key: "rese"
 
 
-class PostgresStore:
+class PostgresStore(SQLStore):
     """The store for several workers sharing one PostgreSQL database.
 
     Args:
@@ -83,6 +84,7 @@ class PostgresStore:
             raise InvalidInput(f"not a plain schema name: {schema!r}")
         if lease <= dt.timedelta(0):
             raise InvalidInput("the lease must be positive")
+        super().__init__()
         self._owned = connection is None
         self._db: psycopg.Connection[Any] = connection or psycopg.connect(dsn or "")
         self._lock = threading.RLock()
@@ -131,9 +133,13 @@ class PostgresStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SQLUnitOfWork]:
-        """One transaction; rolled back if the block raises."""
-        with self._lock, self._db.transaction():
-            yield SQLUnitOfWork(self._execute, POSTGRES, self.lease)
+        """One transaction; rolled back if the block raises. Listeners see its events after the
+        commit."""
+        with self._lock:
+            uow = SQLUnitOfWork(self._execute, POSTGRES, self.lease)
+            with self._db.transaction():
+                yield uow
+            self._committed(uow)
 
     def close(self) -> None:
         """Close the connection (unless the host application owns it)."""

@@ -1,7 +1,8 @@
 """The unit of work shared by the SQL stores (SQLite and PostgreSQL).
 
 Both hold the same tables and documents; a ``Dialect`` says the little that differs (the
-parameter marker, the insertion-order column, and how ``due`` claims work).
+parameter marker, the insertion-order column, and how ``due`` claims work). Their common base
+class is ``stores.sql_store.SQLStore``.
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ class SQLUnitOfWork:
         self._execute = execute
         self._dialect = dialect
         self._lease = lease
+        self.written: list[Event] = []
+        """The events this transaction appended, in order (for the store's listeners)."""
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         if self._dialect.marker != "?":
@@ -171,6 +174,7 @@ class SQLUnitOfWork:
         return [loads_subscription(row[0]) for row in rows]
 
     def _append(self, subscription_id: str, events: Sequence[Event]) -> None:
+        self.written += events
         for event in events:
             self._run(
                 "INSERT INTO events (subscription_id, body) VALUES (?, ?)",
@@ -308,7 +312,50 @@ class SQLUnitOfWork:
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
         rows = self._run(
             "SELECT alias, account_id, until FROM alias_holds"
-            " WHERE until IS NOT NULL AND until <= ? ORDER BY until",
+            " WHERE until IS NOT NULL AND until <= ? ORDER BY alias",
             (utc_text(now),),
         ).fetchall()
         return [AliasHold(r[0], r[1], dt.datetime.fromisoformat(r[2])) for r in rows]
+
+    # ------------------------------------------------------------------ for test harnesses
+
+    def _instant(self, sql: str, when: dt.datetime) -> dt.datetime | None:
+        text = self._one(sql, (utc_text(when),))
+        return None if text is None else dt.datetime.fromisoformat(text)
+
+    def next_due_after(self, when: dt.datetime) -> dt.datetime | None:
+        """The earliest due time or alias hold expiry strictly after ``when`` (two MINs over
+        indexed columns)."""
+        due = self._instant("SELECT MIN(due_at) FROM subscriptions WHERE due_at > ?", when)
+        expiry = self._instant("SELECT MIN(until) FROM alias_holds WHERE until > ?", when)
+        return min((t for t in (due, expiry) if t is not None), default=None)
+
+    def has_due_work(self, now: dt.datetime) -> bool:
+        """Whether a subscription is due by ``now``, a message unsent, or a hold expired."""
+        at = utc_text(now)
+        return bool(
+            self._one("SELECT 1 FROM subscriptions WHERE due_at <= ? LIMIT 1", (at,))
+            or self._one(
+                "SELECT 1 FROM outbox WHERE sent_at IS NULL AND failed_permanently = 0 LIMIT 1"
+            )
+            or self._one("SELECT 1 FROM alias_holds WHERE until <= ? LIMIT 1", (at,))
+        )
+
+    def all_events(self) -> list[Event]:
+        """Every event, in commit order."""
+        rows = self._run("SELECT body FROM events ORDER BY seq").fetchall()
+        return [loads_event(row[0]) for row in rows]
+
+    def all_subscriptions(self) -> list[Subscription]:
+        """Every subscription, in the order they were created."""
+        order = self._dialect.insertion_order
+        rows = self._run(f"SELECT body FROM subscriptions ORDER BY {order}").fetchall()  # noqa: S608
+        return [loads_subscription(row[0]) for row in rows]
+
+    def all_alias_holds(self) -> list[AliasHold]:
+        """Every alias hold, ordered by alias."""
+        rows = self._run("SELECT alias, account_id, until FROM alias_holds ORDER BY alias")
+        return [
+            AliasHold(r[0], r[1], None if r[2] is None else dt.datetime.fromisoformat(r[2]))
+            for r in rows.fetchall()
+        ]

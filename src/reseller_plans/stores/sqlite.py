@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1
+from reseller_plans.stores.sql_store import SQLStore
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -33,14 +34,14 @@ SQLITE = Dialect(
     # One writer at a time (BEGIN IMMEDIATE): no claim needed, the version check suffices.
     claim_due=(
         "SELECT id FROM subscriptions WHERE due_at IS NOT NULL AND due_at <= ?"
-        " ORDER BY due_at LIMIT ?"
+        " ORDER BY due_at, id LIMIT ?"
     ),
     claim_params=lambda now, lease_until, limit: (now, limit),
     is_integrity_error=lambda exc: isinstance(exc, sqlite3.IntegrityError),
 )
 
 
-class SQLiteStore:
+class SQLiteStore(SQLStore):
     """The embedded store.
 
     Args:
@@ -67,6 +68,7 @@ class SQLiteStore:
     ) -> None:
         if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
             raise InvalidInput(f"synchronous must be FULL, NORMAL or EXTRA, not {synchronous!r}")
+        super().__init__()
         self.path = str(path) if connection is None else "<host connection>"
         self._owned = connection is None
         self._db = connection or sqlite3.connect(
@@ -107,15 +109,18 @@ class SQLiteStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SQLUnitOfWork]:
-        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction; rolled back if the block raises."""
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction; rolled back if the block raises.
+        Listeners see its events after the commit."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            uow = SQLUnitOfWork(self._db.execute, SQLITE, dt.timedelta(0))
             try:
-                yield SQLUnitOfWork(self._db.execute, SQLITE, dt.timedelta(0))
+                yield uow
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._committed(uow)
 
     def close(self) -> None:
         """Close the connection (unless the host application owns it)."""

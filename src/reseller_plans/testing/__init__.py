@@ -7,6 +7,8 @@
   ``SimulationReport``. ``python -m reseller_plans.testing.simulate`` runs one.
 - The pieces: ``FakeBSS``, ``FakeStorefront``, ``InMemoryMailer``, ``FakeClock``, ``Faults`` and
   ``SimulatedCrash``, ``InMemoryStore``, ``sample_distributor``.
+- ``SandboxStore``: what a sandbox needs of its store (``Sandbox(store=...)``); the in-memory
+  and SQL stores are ones.
 - A pytest plugin with the ``sandbox`` and ``simulator`` fixtures:
   ``reseller_plans.testing.pytest_plugin``.
 
@@ -23,12 +25,14 @@ from reseller_plans.testing.fakes import (
 )
 from reseller_plans.testing.faults import Faults, SimulatedCrash
 from reseller_plans.testing.sandbox import InvariantViolation, Sandbox
+from reseller_plans.testing.sandbox_store import SandboxStore
 from reseller_plans.testing.simulator import SimulationReport, Simulator
 
 __all__ = [
     # the world
     "Sandbox",
     "InvariantViolation",
+    "SandboxStore",
     # simulations
     "Simulator",
     "SimulationReport",

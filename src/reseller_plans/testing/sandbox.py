@@ -1,8 +1,9 @@
 """``Sandbox``: a whole in-memory world around one ``ResellerPlans``, with a clock you advance.
 
-One object holds everything a lifecycle test needs: the fake BSS, Storefront and mailer, an
-``InMemoryStore``, a ``FakeClock``, one shared ``Faults`` script (its latency moves the clock),
-and ``sandbox.plans``, a ``ResellerPlans`` wired to all of them with deterministic ids.
+One object holds everything a lifecycle test needs: the fake BSS, Storefront and mailer, a
+store (an ``InMemoryStore`` unless given another ``SandboxStore``), a ``FakeClock``, one shared
+``Faults`` script (its latency moves the clock), and ``sandbox.plans``, a ``ResellerPlans`` wired
+to all of them with deterministic ids.
 
 - **Builders** with eligible defaults: ``sandbox.distributor(...)`` and
   ``sandbox.reseller(distributor, ...)``; say what should be different
@@ -61,6 +62,7 @@ from reseller_plans.testing.fakes import (
     sample_distributor,
 )
 from reseller_plans.testing.faults import Faults
+from reseller_plans.testing.sandbox_store import SandboxStore
 
 __all__ = ["DEFAULT_START", "Emails", "InvariantViolation", "Sandbox"]
 
@@ -138,9 +140,13 @@ class Sandbox:
         retry_budget: attempts per saga step on transient failures.
         keep_messages: keep every sent message in ``sandbox.emails`` (a long simulation turns
             it off and reads ``sandbox.mailer.counts``).
-        keep_events: keep every event's place in commit order for ``sandbox.events`` (a long
+        keep_events: keep every event in commit order for ``sandbox.events`` (a long
             simulation turns it off and watches events with ``store.add_listener``; each
             reseller's ``history`` is kept either way).
+        store: the store to run over, empty (``SQLiteStore(":memory:")``, the simulator's
+            ``PackedStore``, ...); by default an ``InMemoryStore`` keeping what
+            ``keep_messages`` and ``keep_events`` say. The same seed and calls give the same
+            world over any of them.
 
     Attributes:
         plans: the ``ResellerPlans`` under test (replaced by :meth:`restart`).
@@ -158,6 +164,7 @@ class Sandbox:
         retry_budget: int = 3,
         keep_messages: bool = True,
         keep_events: bool = True,
+        store: SandboxStore | None = None,
     ) -> None:
         self.seed = seed
         self.random = random.Random(seed)  # noqa: S311 - a seeded world, not cryptography
@@ -166,7 +173,9 @@ class Sandbox:
         self.bss = FakeBSS(self.faults)
         self.storefront = FakeStorefront(self.bss, self.faults)
         self.mailer = InMemoryMailer(self.faults, keep_messages=keep_messages)
-        self.store = InMemoryStore(keep_sent_context=keep_messages, keep_event_log=keep_events)
+        self.store: SandboxStore = store or InMemoryStore(
+            keep_sent_context=keep_messages, keep_event_log=keep_events
+        )
         self.restarts = 0
         self._templates = templates
         self._alias_hold = alias_hold

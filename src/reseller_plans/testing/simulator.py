@@ -35,6 +35,7 @@ from reseller_plans.domain.subscription import (
     add_months,
 )
 from reseller_plans.testing.faults import SimulatedCrash
+from reseller_plans.testing.packed_store import PackedStore
 from reseller_plans.testing.sandbox import DEFAULT_START, Sandbox
 
 __all__ = ["SimulationReport", "Simulator"]
@@ -322,7 +323,16 @@ def _merge(sim: Simulator, reports: Sequence[SimulationReport]) -> SimulationRep
 
 
 def _sandbox(seed: int, start: dt.datetime) -> Sandbox:
-    return Sandbox(seed, start, templates=_PlainTemplates(), keep_messages=False, keep_events=False)
+    """The world of a simulation: compact (a ``PackedStore``), keeping no message nor log."""
+    store = PackedStore(keep_sent_context=False, keep_event_log=False)
+    return Sandbox(
+        seed,
+        start,
+        templates=_PlainTemplates(),
+        keep_messages=False,
+        keep_events=False,
+        store=store,
+    )
 
 
 class _Run:

@@ -1,6 +1,6 @@
-"""``InMemoryStore`` keeps most of what it holds packed, and nobody can tell from what it returns;
-it counts subscriptions by status and plan, shows each commit's events to listeners, and can go
-without the commit-order log."""
+"""The simulator's ``PackedStore`` keeps most of what it holds packed, and nobody can tell from
+what it returns; it counts subscriptions by status and plan, shows each commit's events to
+listeners, and can go without the commit-order log."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ from reseller_plans.domain.events import Event, Requested
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, Term
 from reseller_plans.ports import AliasHold, OutboxEntry
-from reseller_plans.stores import memory
-from reseller_plans.stores.memory import InMemoryStore
-from reseller_plans.testing import Sandbox
+from reseller_plans.testing import Sandbox, Simulator, packed_store
+from reseller_plans.testing.packed_store import PackedStore
 
 T0 = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
-MANY = memory._HOT * 2 + 10
+MANY = packed_store._HOT * 2 + 10
 
 
 def subscription(n: int) -> Subscription:
@@ -36,8 +35,8 @@ def subscription(n: int) -> Subscription:
     )
 
 
-def filled(count: int = MANY) -> tuple[InMemoryStore, list[Subscription]]:
-    store, subs = InMemoryStore(), [subscription(n) for n in range(count)]
+def filled(count: int = MANY) -> tuple[PackedStore, list[Subscription]]:
+    store, subs = PackedStore(), [subscription(n) for n in range(count)]
     for sub in subs:
         with store.unit_of_work() as uow:
             uow.add(sub, (Requested(sub.id, T0, sub.account_id, sub.plan, "bss"),))
@@ -52,7 +51,7 @@ def test_subscriptions_packed_away_come_back_equal() -> None:
     with store.unit_of_work() as uow:
         assert [uow.get(s.id) for s in subs] == subs
         assert [uow.live_subscription_of(s.account_id) for s in subs] == subs
-    assert len(store._hot) <= memory._HOT  # the rest is packed
+    assert len(store._hot) <= packed_store._HOT  # the rest is packed
 
 
 def test_a_subscription_packed_away_is_saved_again_by_its_version() -> None:
@@ -82,7 +81,7 @@ def test_the_census_counts_subscriptions_by_status_and_plan() -> None:
 
 
 def test_listeners_see_each_commit_with_events_once_and_in_order() -> None:
-    sandbox = Sandbox()
+    sandbox = Sandbox(store=PackedStore())
     seen: list[list[Event]] = []
     sandbox.store.add_listener(seen.append)
 
@@ -95,7 +94,7 @@ def test_listeners_see_each_commit_with_events_once_and_in_order() -> None:
 
 
 def test_a_listener_that_raises_fails_the_unit_of_work_after_its_commit() -> None:
-    store = InMemoryStore()
+    store = PackedStore()
 
     def refuse(events: list[Event]) -> None:
         raise RuntimeError("listener down")
@@ -110,7 +109,7 @@ def test_a_listener_that_raises_fails_the_unit_of_work_after_its_commit() -> Non
 
 
 def test_a_store_without_the_event_log_keeps_every_history() -> None:
-    sandbox = Sandbox(keep_events=False)
+    sandbox = Sandbox(store=PackedStore(keep_event_log=False))
     reseller = sandbox.reseller()
     sandbox.upgrade(reseller, Plan.FREE)
     sandbox.advance(months=2)
@@ -126,7 +125,7 @@ def test_a_store_without_the_event_log_keeps_every_history() -> None:
 
 
 def test_alias_holds_with_and_without_an_end_come_back_as_holds() -> None:
-    store = InMemoryStore()
+    store = PackedStore()
     open_ended = AliasHold("techsolutions", "R-1", None)
     ending = AliasHold("oldname", "R-2", T0)
     with store.unit_of_work() as uow:
@@ -140,13 +139,13 @@ def test_alias_holds_with_and_without_an_end_come_back_as_holds() -> None:
 
 
 def test_a_commit_that_cannot_be_packed_leaves_nothing_behind() -> None:
-    store = InMemoryStore()
+    store = PackedStore()
     seen: list[list[Event]] = []
     store.add_listener(seen.append)
     bad, good = subscription(1), subscription(2)
 
     with pytest.raises(TypeError, match="cannot pack"), store.unit_of_work() as uow:
-        uow.add(bad, (Requested(bad.id, T0, bad.account_id, bad.plan, 1.5),))  # type: ignore[arg-type]
+        uow.add(bad, (Requested(bad.id, T0, bad.account_id, bad.plan, object()),))  # type: ignore[arg-type]
     with store.unit_of_work() as uow:
         uow.add(good, (Requested(good.id, T0, good.account_id, good.plan, "bss"),))
 
@@ -158,7 +157,7 @@ def test_a_commit_that_cannot_be_packed_leaves_nothing_behind() -> None:
 
 
 def test_text_with_a_lone_surrogate_is_stored_whole() -> None:
-    sandbox = Sandbox()
+    sandbox = Sandbox(store=PackedStore())
     reseller = sandbox.reseller()
     sub = sandbox.upgrade(reseller, Plan.FREE)
 
@@ -169,7 +168,7 @@ def test_text_with_a_lone_surrogate_is_stored_whole() -> None:
 
 
 def test_an_entry_sent_then_reopened_is_in_the_outbox_once() -> None:
-    sandbox = Sandbox(keep_messages=False)
+    sandbox = Sandbox(keep_messages=False, store=PackedStore(keep_sent_context=False))
     sub = sandbox.upgrade(sandbox.reseller(), Plan.STANDARD)
     with sandbox.store.unit_of_work() as uow:
         (sent,) = uow.outbox_of(sub.id)
@@ -184,7 +183,7 @@ def test_an_entry_sent_then_reopened_is_in_the_outbox_once() -> None:
 
 
 def test_a_refused_message_keeps_its_context_when_sent_ones_do_not() -> None:
-    store = InMemoryStore(keep_sent_context=False)
+    store = PackedStore(keep_sent_context=False)
     sub = subscription(1)
     refused = OutboxEntry(
         "m-1", sub.id, MessageKind.WELCOME, ("a@x.example",), {"plan": "free"}, T0,
@@ -201,7 +200,7 @@ def test_a_refused_message_keeps_its_context_when_sent_ones_do_not() -> None:
 
 
 def test_every_listener_sees_the_commit_even_after_one_raises() -> None:
-    store = InMemoryStore()
+    store = PackedStore()
     seen: list[list[Event]] = []
 
     def refuse(events: list[Event]) -> None:
@@ -228,3 +227,28 @@ def test_a_subscription_the_layout_cannot_pack_stays_as_it_is() -> None:
 
     with store.unit_of_work() as uow:
         assert uow.get(odd.id) == odd
+
+
+def test_two_stores_in_one_process_share_nothing() -> None:
+    # What a store caches is its own: a subscription written to one is not seen by the other,
+    # and both give back what was written to each.
+    first, second = PackedStore(), PackedStore()
+    sub = subscription(1)
+    other = attrs.evolve(sub, plan=Plan.STANDARD)
+    with first.unit_of_work() as uow:
+        uow.add(sub, (Requested(sub.id, T0, sub.account_id, sub.plan, "bss"),))
+    with second.unit_of_work() as uow:
+        uow.add(other, (Requested(other.id, T0, other.account_id, other.plan, "web"),))
+
+    assert first.subscriptions() == [sub]
+    assert second.subscriptions() == [other]
+    assert [e.channel for e in first.events()] == ["bss"]  # type: ignore[attr-defined]
+    assert [e.channel for e in second.events()] == ["web"]  # type: ignore[attr-defined]
+
+
+def test_the_simulator_runs_over_a_packed_store() -> None:
+    simulator = Simulator(seed=3, resellers=50, months=1)
+    simulator.run()
+
+    assert simulator.world is not None
+    assert isinstance(simulator.world.store, PackedStore)

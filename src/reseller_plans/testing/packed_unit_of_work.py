@@ -1,0 +1,209 @@
+"""One transaction of ``PackedStore``: reads see the store plus the transaction's staged writes.
+
+Nothing is written to the store until the ``with`` block ends normally. Then everything that
+could fail (packing) is done first, into locals, and only then handed to the store
+(``PackedStore._apply``), which changes its state and indexes with nothing left that can fail:
+a commit applies whole or not at all.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Sequence
+from operator import attrgetter, itemgetter
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from reseller_plans.domain.errors import ConcurrentUpdate
+from reseller_plans.domain.events import Event
+from reseller_plans.domain.schedule import is_due
+from reseller_plans.domain.subscription import Subscription
+from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.testing.packing import pack_events, unpack_events
+
+if TYPE_CHECKING:
+    from reseller_plans.testing.packed_store import PackedStore
+
+__all__ = ["DELETED", "PackedUnitOfWork", "is_unsent"]
+
+DELETED = object()
+"""A staged alias hold that the commit deletes."""
+_first = itemgetter(0)
+_queued = attrgetter("created_at", "id")
+
+
+def is_unsent(entry: OutboxEntry) -> bool:
+    """Whether the outbox entry still waits to be sent."""
+    return entry.sent_at is None and not entry.failed_permanently
+
+
+class PackedUnitOfWork:
+    """One transaction over a ``PackedStore`` (the ``UnitOfWork`` port)."""
+
+    __slots__ = ("dirty", "events", "holds", "idem", "outbox", "store", "subs")
+
+    def __init__(self, store: PackedStore) -> None:
+        self.store = store
+        self.dirty = False  # most units of work only read: nothing to commit
+        self.subs: dict[str, Subscription] = {}
+        self.events: list[tuple[str, Sequence[Event]]] = []
+        self.outbox: dict[str, OutboxEntry] = {}
+        self.idem: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.holds: dict[str, AliasHold | object] = {}
+
+    def __enter__(self) -> PackedUnitOfWork:
+        self.store._lock.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if exc_type is None and self.dirty:
+                self._commit()
+        finally:
+            self.store._lock.release()
+
+    # subscriptions
+    def get(self, subscription_id: str) -> Subscription | None:
+        return self.subs.get(subscription_id) or self.store._subscription(subscription_id)
+
+    def live_subscription_of(self, account_id: str) -> Subscription | None:
+        for sid in self.store._ids_of(account_id):
+            sub = self.get(sid)
+            if sub is not None and sub.is_live:
+                return sub
+        for sub in self.subs.values():
+            if sub.account_id == account_id and sub.is_live:
+                return sub
+        return None
+
+    def subscriptions_of(self, account_id: str) -> list[Subscription]:
+        ids = self.store._ids_of(account_id)
+        ids += [s.id for s in self.subs.values() if s.account_id == account_id and s.id not in ids]
+        return [sub for sid in ids if (sub := self.get(sid)) is not None]
+
+    def add(self, subscription: Subscription, events: Sequence[Event]) -> None:
+        if self.get(subscription.id) is not None:
+            raise ConcurrentUpdate(f"subscription {subscription.id} already exists")
+        if subscription.is_live and self.live_subscription_of(subscription.account_id):
+            raise ConcurrentUpdate(f"account {subscription.account_id} has a live subscription")
+        self.dirty = True
+        self.subs[subscription.id] = subscription
+        self.events.append((subscription.id, events))
+
+    def save(
+        self, subscription: Subscription, events: Sequence[Event], *, expected_version: int
+    ) -> None:
+        current = self.get(subscription.id)
+        if current is None or current.version != expected_version:
+            raise ConcurrentUpdate(f"subscription {subscription.id} changed meanwhile")
+        self.dirty = True
+        self.subs[subscription.id] = subscription
+        self.events.append((subscription.id, events))
+
+    def history(self, subscription_id: str) -> list[Event]:
+        staged = [e for sid, events in self.events if sid == subscription_id for e in events]
+        packed = self.store._history.get(subscription_id)
+        committed = [] if packed is None else unpack_events(subscription_id, packed)
+        return committed + staged
+
+    def due(self, now: dt.datetime, limit: int) -> list[str]:
+        store = self.store
+        staged = self.subs
+        due: list[str] = []
+        times = store._due_times
+        for i in range(bisect.bisect_right(times, now)):
+            bucket = store._due_at[times[i]]
+            if type(bucket) is str:
+                due.append(bucket)
+            else:
+                due += bucket
+            if len(due) >= limit and not staged:
+                return due[:limit]
+        if staged:
+            due = [sid for sid in due if sid not in staged]
+            due += [sid for sid, sub in staged.items() if is_due(sub, now)]
+        return due[:limit]
+
+    # outbox
+    def add_outbox(self, entry: OutboxEntry) -> None:
+        store = self.store
+        if entry.id in self.outbox or entry.id in store._unsent:
+            return
+        if not store._is_settled(entry.subscription_id, entry.id):
+            self.dirty = True
+            self.outbox[entry.id] = entry
+
+    def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
+        store = self.store
+        unsent: list[OutboxEntry] = []
+        for entry_id, entry in store._unsent.items():
+            if len(unsent) >= limit:
+                return unsent
+            entry = self.outbox.get(entry_id, entry)  # noqa: PLW2901 - as this transaction sees it
+            if is_unsent(entry):
+                unsent.append(entry)
+        for entry_id, entry in self.outbox.items():
+            if entry_id not in store._unsent and is_unsent(entry):
+                unsent.append(entry)
+        return unsent[:limit]
+
+    def update_outbox(self, entry: OutboxEntry) -> None:
+        self.dirty = True
+        self.outbox[entry.id] = entry
+
+    def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
+        store, staged = self.store, self.outbox
+        stored = store._settled_of(subscription_id)
+        stored += [store._unsent[i] for i in store._unsent_of.get(subscription_id, ())]
+        ids = {e.id for e in stored}
+        entries = [staged.get(e.id, e) for e in stored]
+        entries += [
+            e for e in staged.values() if e.subscription_id == subscription_id and e.id not in ids
+        ]
+        entries.sort(key=_queued)  # as the SQL stores give them
+        return entries
+
+    # idempotency
+    def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self.idem.get((scope, key)) or self.store._idem.get((scope, key))
+
+    def put_idempotency(self, record: IdempotencyRecord) -> None:
+        self.dirty = True
+        self.idem[(record.scope, record.key)] = record
+
+    # alias holds
+    def get_alias_hold(self, alias: str) -> AliasHold | None:
+        if alias in self.holds:
+            hold = self.holds[alias]
+            return hold if isinstance(hold, AliasHold) else None
+        return self.store._hold(alias)
+
+    def put_alias_hold(self, hold: AliasHold) -> None:
+        self.dirty = True
+        self.holds[hold.alias] = hold
+
+    def delete_alias_hold(self, alias: str) -> None:
+        self.dirty = True
+        self.holds[alias] = DELETED
+
+    def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
+        expiries = self.store._expiries
+        end = bisect.bisect_right(expiries, now, key=_first)
+        aliases = {alias for _, alias in expiries[:end]} | set(self.holds)
+        holds = [self.get_alias_hold(a) for a in sorted(aliases)]
+        return [h for h in holds if h is not None and h.until is not None and h.until <= now]
+
+    def _commit(self) -> None:
+        store = self.store
+        histories: dict[str, bytes] = {}
+        for sid, events in self.events:
+            if events:
+                histories[sid] = pack_events(histories.get(sid) or store._history.get(sid), events)
+        settled = store._settled_after(self.outbox.values()) if self.outbox else {}
+        store._apply(self, histories, settled)
