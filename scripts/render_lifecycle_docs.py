@@ -7,7 +7,10 @@ Usage::
     python scripts/render_lifecycle_docs.py --check   # exit 1 when the page is out of date
 
 The compensations are not copied from a private table: they are read off the saga itself, by
-failing each step for good and recording which undo step it names first.
+failing each step for good and recording every undo step it then runs. Undoing the steps
+``[0, i]`` runs the undo steps of step ``i`` first, then those of the steps before it, so the
+undo steps of step ``i`` are what undoing ``[0, i]`` runs beyond what undoing ``[0, i - 1]`` runs
+(a step may be undone by several steps, or by none).
 """
 
 from __future__ import annotations
@@ -84,28 +87,91 @@ def _started(kind: OperationKind, *, platform_initiated: bool = False) -> Subscr
     return saga.start(sub, kind, plan=target, platform_initiated=platform_initiated)
 
 
-def _undo_of_each_step(kind: OperationKind) -> list[StepAction | None]:
-    """For each step, the step that undoes it (None when nothing does)."""
+def _undoing(kind: OperationKind, done: int) -> tuple[StepAction, ...] | None:
+    """The undo steps that run, in order, when the steps ``[0, done)`` are done and the next one
+    fails for good (None when no step follows them, so nothing can fail after them)."""
+    context = lifecycle.Context(at=_AT)
+    sub = _started(kind)
+    for _ in range(done):
+        step = saga.next_step(sub)
+        if step is None or step.compensation:  # pragma: no cover - done <= len(steps)
+            raise RuntimeError(f"{kind.value} stopped before step {done}")
+        sub = saga.record(sub, step, saga.Outcome.done(), context).subscription
+    step = saga.next_step(sub)
+    if step is None:  # all done: the operation is over
+        return None
+    sub = saga.record(sub, step, saga.Outcome.permanent("x"), context).subscription
+    undone: list[StepAction] = []
+    while (step := saga.next_step(sub)) is not None:
+        if not step.compensation:  # pragma: no cover - a compensable operation undoes
+            raise RuntimeError(f"{kind.value} went on after a permanent failure")
+        undone.append(step.action)
+        sub = saga.record(sub, step, saga.Outcome.done(), context).subscription
+    return tuple(undone)
+
+
+def _undo_of_each_step(kind: OperationKind) -> list[tuple[StepAction, ...]]:
+    """For each step, the steps that undo it, in the order they run (none when nothing does)."""
     steps = saga.OPERATION_STEPS[kind]
     if kind not in saga.COMPENSABLE:
-        return [None] * len(steps)
-    context = lifecycle.Context(at=_AT)
-    undo: list[StepAction | None] = []
+        return [()] * len(steps)
+    undo: list[tuple[StepAction, ...]] = []
+    before: tuple[StepAction, ...] = ()  # what undoing the steps before this one runs
     for index in range(len(steps)):
-        sub = _started(kind)
-        for _ in range(index + 1):  # steps [0, index] done
-            step = saga.next_step(sub)
-            if step is None:
-                break
-            sub = saga.record(sub, step, saga.Outcome.done(), context).subscription
-        step = saga.next_step(sub)
-        if step is None or step.compensation:  # the last step: nothing runs after it
-            undo.append(None)
+        undoing = _undoing(kind, index + 1)
+        if undoing is None:  # the last step: nothing runs after it to fail
+            undo.append(())
             continue
-        sub = saga.record(sub, step, saga.Outcome.permanent("x"), context).subscription
-        first_undo = saga.next_step(sub)
-        undo.append(first_undo.action if first_undo is not None else None)
+        own = len(undoing) - len(before)
+        if own < 0 or undoing[own:] != before:  # pragma: no cover - the saga's contract
+            raise RuntimeError(f"undoing {kind.value} does not run in reverse order of steps")
+        undo.append(undoing[:own])
+        before = undoing
     return undo
+
+
+# Why each step's undo gives the Storefront Alias back (a step not named here gets a plain
+# "after undoing `step`").
+_RELEASE_REASONS = {
+    StepAction.HOLD_ALIAS: "for the hold",
+    StepAction.PLACE_ORDER: (
+        "after its platform order is cancelled, since the order line carried the alias too"
+    ),
+}
+
+
+def _alias_lines(kind: OperationKind, undo: list[tuple[StepAction, ...]]) -> list[str]:
+    """Words on the Storefront Alias, for an operation whose steps hold it (read off its steps
+    and their undo steps)."""
+    steps = saga.OPERATION_STEPS[kind]
+    if StepAction.HOLD_ALIAS not in steps:
+        return []
+    after = steps.index(StepAction.HOLD_ALIAS) + 1
+    then = f" just before `{steps[after].value}`" if after < len(steps) else ""
+    name = kind.value.replace("_", " ")
+    article = "An" if name[0] in "aeiou" else "A"
+    line = (
+        f"{article} {name} holds the reseller's Storefront Alias "
+        f"(`{StepAction.HOLD_ALIAS.value}`){then}."
+    )
+    # Undoing runs the undo steps of the later steps first.
+    releases = [
+        step
+        for step, undos in reversed(list(zip(steps, undo, strict=True)))
+        if StepAction.RELEASE_ALIAS in undos
+    ]
+    if releases:
+        reasons = [
+            ("once " if i == 0 else "once more ")
+            + _RELEASE_REASONS.get(step, f"after undoing `{step.value}`")
+            for i, step in enumerate(releases)
+        ]
+        times = {1: "", 2: " twice over"}.get(len(releases), f" {len(releases)} times over")
+        line += (
+            f" Undoing the {name} gives the alias back (`{StepAction.RELEASE_ALIAS.value}`)"
+            f"{times}: {', and '.join(reasons)}. Releasing an alias that is not held does nothing."
+        )
+    return ["", line]
 
 
 def _operation_section(kind: OperationKind) -> list[str]:
@@ -136,6 +202,8 @@ def _operation_section(kind: OperationKind) -> list[str]:
         )
     shown = " or ".join(f"`{m.value}`" for m in sorted(messages, key=lambda m: m.value))
     lines += ["", f"Its email to the reseller: {shown}."]
+    undo_of_each_step = _undo_of_each_step(kind)
+    lines += _alias_lines(kind, undo_of_each_step)
     if skipped:
         lines += [
             "",
@@ -143,12 +211,17 @@ def _operation_section(kind: OperationKind) -> list[str]:
             + ", ".join(f"`{s}`" for s in skipped)
             + ".",
         ]
+    if any(len(undo) > 1 for undo in undo_of_each_step):
+        lines += [
+            "",
+            "A step undone by several steps runs them in the order listed.",
+        ]
     lines += ["", "| # | step | undone by |", "| --- | --- | --- |"]
-    for number, (step, undo) in enumerate(zip(steps, _undo_of_each_step(kind), strict=True), 1):
-        shown = f"`{undo.value}`" if undo is not None else "—"
-        if undo is step:
-            shown += " (of the previous plan)"
-        lines.append(f"| {number} | `{step.value}` | {shown} |")
+    for number, (step, undo) in enumerate(zip(steps, undo_of_each_step, strict=True), 1):
+        shown = ", then ".join(
+            f"`{a.value}`" + (" (of the previous plan)" if a is step else "") for a in undo
+        )
+        lines.append(f"| {number} | `{step.value}` | {shown or '—'} |")
     return [*lines, ""]
 
 

@@ -44,6 +44,7 @@ from reseller_plans.domain.subscription import (
     OperationKind,
     PendingChange,
     PendingKind,
+    StepAction,
     Subscription,
     SubscriptionStatus,
     SyncStatus,
@@ -591,11 +592,12 @@ def test_provisioning_reports_the_sync_status_of_each_step() -> None:
     sub = make_subscription(operation=op)
     assert sub.sync_status is SyncStatus.FAILED
     assert sub.provisioning_failed
-    assert list(sub.provisioning().values()) == [
-        SyncStatus.SYNCHRONIZED,
-        SyncStatus.SYNCHRONIZED,
-        SyncStatus.FAILED,
-        SyncStatus.NOT_STARTED,
+    assert list(sub.provisioning().items()) == [
+        (StepAction.PLACE_ORDER, SyncStatus.SYNCHRONIZED),
+        (StepAction.PROVISION_LICENSE, SyncStatus.SYNCHRONIZED),
+        (StepAction.HOLD_ALIAS, SyncStatus.FAILED),
+        (StepAction.ACTIVATE_STOREFRONT, SyncStatus.NOT_STARTED),
+        (StepAction.QUEUE_EMAIL, SyncStatus.NOT_STARTED),
     ]
 
 

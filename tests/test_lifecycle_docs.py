@@ -9,6 +9,7 @@ from types import ModuleType
 import pytest
 
 from reseller_plans.domain import lifecycle, saga
+from reseller_plans.domain.subscription import OperationKind
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "render_lifecycle_docs.py"
@@ -46,11 +47,58 @@ def test_the_page_lists_every_step_of_every_operation(renderer: ModuleType) -> N
             assert f"| {number} | `{step.value}` |" in section, (kind, step)
 
 
+def _section(page: str, title: str) -> str:
+    return page.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0]
+
+
 def test_the_page_names_the_undo_of_each_activation_step(renderer: ModuleType) -> None:
-    page = renderer.render()
-    assert "| 1 | `place_order` | `cancel_on_platform` |" in page
-    assert "| 2 | `provision_license` | `revoke_license` |" in page
-    assert "| 3 | `activate_storefront` | `deactivate_storefront` |" in page
+    table = [line for line in _section(renderer.render(), "Activation").splitlines() if line]
+    table = table[table.index("| # | step | undone by |") :]
+    assert table == [
+        "| # | step | undone by |",
+        "| --- | --- | --- |",
+        "| 1 | `place_order` | `cancel_on_platform`, then `release_alias` |",
+        "| 2 | `provision_license` | `revoke_license` |",
+        "| 3 | `hold_alias` | `release_alias` |",
+        "| 4 | `activate_storefront` | `deactivate_storefront` |",
+        "| 5 | `queue_email` | — |",
+    ]
+
+
+def test_the_page_names_the_undo_of_each_plan_change_step(renderer: ModuleType) -> None:
+    section = _section(renderer.render(), "Plan change")
+    assert "| 1 | `provision_license` | `provision_license` (of the previous plan) |" in section
+    assert "| 2 | `activate_storefront` | `activate_storefront` (of the previous plan) |" in section
+    assert "| 3 | `queue_email` | — |" in section
+    assert "alias" not in section
+
+
+def test_the_page_says_an_activation_holds_the_alias_and_undoing_gives_it_back(
+    renderer: ModuleType,
+) -> None:
+    section = _section(renderer.render(), "Activation")
+    assert (
+        "An activation holds the reseller's Storefront Alias (`hold_alias`) just before "
+        "`activate_storefront`."
+    ) in section
+    assert (
+        "Undoing the activation gives the alias back (`release_alias`) twice over: once for "
+        "the hold, and once more after its platform order is cancelled, since the order line "
+        "carried the alias too."
+    ) in section
+
+
+def test_the_page_reads_every_undo_step_off_the_saga(renderer: ModuleType) -> None:
+    # Undoing the activation after its storefront is live runs these steps, in this order: the
+    # table's rows, read bottom-up, must list exactly them.
+    undo = renderer._undo_of_each_step(OperationKind.ACTIVATION)
+    assert [a.value for undos in reversed(undo) for a in undos] == [
+        "deactivate_storefront",
+        "release_alias",
+        "revoke_license",
+        "cancel_on_platform",
+        "release_alias",
+    ]
 
 
 def test_the_check_mode_passes_on_the_committed_page(renderer: ModuleType) -> None:

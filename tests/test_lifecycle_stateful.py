@@ -55,7 +55,13 @@ ON_PLATFORM = frozenset(
     {A.PLACE_ORDER, A.SUSPEND_ON_PLATFORM, A.RESUME_ON_PLATFORM, A.CANCEL_ON_PLATFORM}
 )
 MODEL_STEPS = {
-    K.ACTIVATION: [A.PLACE_ORDER, A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL],
+    K.ACTIVATION: [
+        A.PLACE_ORDER,
+        A.PROVISION_LICENSE,
+        A.HOLD_ALIAS,
+        A.ACTIVATE_STOREFRONT,
+        A.QUEUE_EMAIL,
+    ],
     K.PLAN_CHANGE: [A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL],
     K.SUSPENSION: [A.SUSPEND_STOREFRONT, A.SUSPEND_ON_PLATFORM, A.QUEUE_EMAIL],
     K.RESUMPTION: [A.RESUME_ON_PLATFORM, A.RESUME_STOREFRONT, A.QUEUE_EMAIL],
@@ -89,18 +95,23 @@ SOURCES = {
 }
 
 
-def model_undo(action: StepAction, previous: Plan) -> StepAction | None:
-    """What undoes a done step when an operation fails for good."""
+def model_undo(action: StepAction, previous: Plan) -> tuple[StepAction, ...]:
+    """The steps that undo a done step when an operation fails for good, in order (none for
+    a step with nothing to undo)."""
     back_to_basic = previous is Plan.BASIC
     return {
-        A.PLACE_ORDER: A.CANCEL_ON_PLATFORM,
-        A.PROVISION_LICENSE: A.REVOKE_LICENSE if back_to_basic else A.PROVISION_LICENSE,
-        A.ACTIVATE_STOREFRONT: A.DEACTIVATE_STOREFRONT if back_to_basic else A.ACTIVATE_STOREFRONT,
-        A.SUSPEND_STOREFRONT: A.RESUME_STOREFRONT,
-        A.RESUME_STOREFRONT: A.SUSPEND_STOREFRONT,
-        A.SUSPEND_ON_PLATFORM: A.RESUME_ON_PLATFORM,
-        A.RESUME_ON_PLATFORM: A.SUSPEND_ON_PLATFORM,
-    }.get(action)
+        # The platform's order line carried the alias too: it is given back after the order.
+        A.PLACE_ORDER: (A.CANCEL_ON_PLATFORM, A.RELEASE_ALIAS),
+        A.PROVISION_LICENSE: (A.REVOKE_LICENSE if back_to_basic else A.PROVISION_LICENSE,),
+        A.HOLD_ALIAS: (A.RELEASE_ALIAS,),
+        A.ACTIVATE_STOREFRONT: (
+            A.DEACTIVATE_STOREFRONT if back_to_basic else A.ACTIVATE_STOREFRONT,
+        ),
+        A.SUSPEND_STOREFRONT: (A.RESUME_STOREFRONT,),
+        A.RESUME_STOREFRONT: (A.SUSPEND_STOREFRONT,),
+        A.SUSPEND_ON_PLATFORM: (A.RESUME_ON_PLATFORM,),
+        A.RESUME_ON_PLATFORM: (A.SUSPEND_ON_PLATFORM,),
+    }.get(action, ())
 
 
 def model_month_end(when: dt.datetime, months: int, day: int | None = None) -> dt.datetime:
@@ -374,8 +385,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         elif outcome == "transient" or op.undo is not None or op.kind is K.CANCELLATION:
             op.waiting = True
         else:
-            undo = [model_undo(a, op.previous) for a in reversed(op.steps[: op.done])]
-            op.undo = [a for a in undo if a is not None]
+            op.undo = [u for a in reversed(op.steps[: op.done]) for u in model_undo(a, op.previous)]
             if not op.undo:
                 self._finish(op, result.events)
         return True

@@ -83,7 +83,7 @@ def _step_to(sub: Subscription, index: int) -> Subscription:
 # --- activation ------------------------------------------------------------------------------
 
 
-def test_activation_runs_order_license_storefront_welcome_email_and_ends_active() -> None:
+def test_activation_runs_order_license_alias_storefront_welcome_email_and_ends_active() -> None:
     sub = saga.start(make_subscription(S.PENDING, Plan.STANDARD), K.ACTIVATION)
     assert sub.version == 2
     assert sub.sync_status is SyncStatus.IN_PROGRESS
@@ -93,11 +93,12 @@ def test_activation_runs_order_license_storefront_welcome_email_and_ends_active(
     assert _actions(steps) == [
         A.PLACE_ORDER,
         A.PROVISION_LICENSE,
+        A.HOLD_ALIAS,
         A.ACTIVATE_STOREFRONT,
         A.QUEUE_EMAIL,
     ]
     assert all(s.plan is Plan.STANDARD and not s.compensation for s in steps)
-    assert [s.message for s in steps] == [None, None, None, MessageKind.WELCOME]
+    assert [s.message for s in steps] == [None, None, None, None, MessageKind.WELCOME]
     assert sub.status is S.ACTIVE
     assert sub.operation is None
     assert sub.sync_status is SyncStatus.SYNCHRONIZED
@@ -114,11 +115,12 @@ def test_activation_runs_order_license_storefront_welcome_email_and_ends_active(
 
 def test_each_done_step_is_reported_synchronized_and_the_next_in_progress() -> None:
     sub = _step_to(_started(K.ACTIVATION), 2)
-    assert list(sub.provisioning().values()) == [
-        SyncStatus.SYNCHRONIZED,
-        SyncStatus.SYNCHRONIZED,
-        SyncStatus.IN_PROGRESS,
-        SyncStatus.NOT_STARTED,
+    assert list(sub.provisioning().items()) == [
+        (A.PLACE_ORDER, SyncStatus.SYNCHRONIZED),
+        (A.PROVISION_LICENSE, SyncStatus.SYNCHRONIZED),
+        (A.HOLD_ALIAS, SyncStatus.IN_PROGRESS),
+        (A.ACTIVATE_STOREFRONT, SyncStatus.NOT_STARTED),
+        (A.QUEUE_EMAIL, SyncStatus.NOT_STARTED),
     ]
 
 
@@ -131,7 +133,12 @@ def test_activation_of_a_subscription_without_an_alias_still_names_the_storefron
 def test_an_activation_the_platform_asked_for_does_not_place_an_order() -> None:
     sub = make_subscription(S.PENDING, channel=Channel.PLATFORM)
     sub, steps, _ = run_saga(saga.start(sub, K.ACTIVATION))
-    assert _actions(steps) == [A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL]
+    assert _actions(steps) == [
+        A.PROVISION_LICENSE,
+        A.HOLD_ALIAS,
+        A.ACTIVATE_STOREFRONT,
+        A.QUEUE_EMAIL,
+    ]
     assert sub.status is S.ACTIVE
 
 
@@ -139,7 +146,12 @@ def test_a_platform_initiated_activation_of_a_bss_subscription_does_not_place_an
     sub = make_subscription(S.PENDING, channel=Channel.BSS)
     started = saga.start(sub, K.ACTIVATION, platform_initiated=True)
     assert started.operation is not None
-    assert A.PLACE_ORDER not in started.operation.steps
+    assert started.operation.steps == (
+        A.PROVISION_LICENSE,
+        A.HOLD_ALIAS,
+        A.ACTIVATE_STOREFRONT,
+        A.QUEUE_EMAIL,
+    )
 
 
 def test_an_activation_compensates_back_to_basic() -> None:
@@ -150,28 +162,39 @@ def test_an_activation_compensates_back_to_basic() -> None:
 
 # --- permanent failure at each step of each compensable operation --------------------------
 
-_UNDO = {
+# The steps that undo each done step, in the order they run (a step absent here is never
+# undone: the emails, which always go last).
+_UNDO: dict[OperationKind, dict[StepAction, tuple[StepAction, ...]]] = {
     K.ACTIVATION: {
-        A.PLACE_ORDER: A.CANCEL_ON_PLATFORM,
-        A.PROVISION_LICENSE: A.REVOKE_LICENSE,
-        A.ACTIVATE_STOREFRONT: A.DEACTIVATE_STOREFRONT,
+        # The platform's order line carried the alias too: it is given back once the order is
+        # cancelled (on top of the release that undoes the hold).
+        A.PLACE_ORDER: (A.CANCEL_ON_PLATFORM, A.RELEASE_ALIAS),
+        A.PROVISION_LICENSE: (A.REVOKE_LICENSE,),
+        A.HOLD_ALIAS: (A.RELEASE_ALIAS,),
+        A.ACTIVATE_STOREFRONT: (A.DEACTIVATE_STOREFRONT,),
     },
     # A plan change puts the previous plan's license and storefront back.
     K.PLAN_CHANGE: {
-        A.PROVISION_LICENSE: A.PROVISION_LICENSE,
-        A.ACTIVATE_STOREFRONT: A.ACTIVATE_STOREFRONT,
+        A.PROVISION_LICENSE: (A.PROVISION_LICENSE,),
+        A.ACTIVATE_STOREFRONT: (A.ACTIVATE_STOREFRONT,),
     },
     K.SUSPENSION: {
-        A.SUSPEND_STOREFRONT: A.RESUME_STOREFRONT,
-        A.SUSPEND_ON_PLATFORM: A.RESUME_ON_PLATFORM,
+        A.SUSPEND_STOREFRONT: (A.RESUME_STOREFRONT,),
+        A.SUSPEND_ON_PLATFORM: (A.RESUME_ON_PLATFORM,),
     },
     K.RESUMPTION: {
-        A.RESUME_ON_PLATFORM: A.SUSPEND_ON_PLATFORM,
-        A.RESUME_STOREFRONT: A.SUSPEND_STOREFRONT,
+        A.RESUME_ON_PLATFORM: (A.SUSPEND_ON_PLATFORM,),
+        A.RESUME_STOREFRONT: (A.SUSPEND_STOREFRONT,),
     },
 }
 _STEPS = {
-    K.ACTIVATION: (A.PLACE_ORDER, A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL),
+    K.ACTIVATION: (
+        A.PLACE_ORDER,
+        A.PROVISION_LICENSE,
+        A.HOLD_ALIAS,
+        A.ACTIVATE_STOREFRONT,
+        A.QUEUE_EMAIL,
+    ),
     K.PLAN_CHANGE: (A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL),
     K.SUSPENSION: (A.SUSPEND_STOREFRONT, A.SUSPEND_ON_PLATFORM, A.QUEUE_EMAIL),
     K.RESUMPTION: (A.RESUME_ON_PLATFORM, A.RESUME_STOREFRONT, A.QUEUE_EMAIL),
@@ -193,6 +216,8 @@ def _ids(pairs: list[tuple[OperationKind, int]]) -> list[str]:
 def test_every_operation_has_the_steps_this_suite_expects() -> None:
     assert saga.OPERATION_STEPS == _STEPS
     assert frozenset(_UNDO) == saga.COMPENSABLE
+    for kind, undo in _UNDO.items():
+        assert set(undo) == set(_STEPS[kind]) - {A.QUEUE_EMAIL}, kind
 
 
 @pytest.mark.parametrize(("kind", "index"), _COMPENSABLE_STEPS, ids=_ids(_COMPENSABLE_STEPS))
@@ -208,7 +233,7 @@ def test_a_permanent_failure_undoes_the_done_steps_in_reverse_and_ends_on_the_pr
     sub, steps, events = run_saga(sub, [Outcome.permanent("refused by the backend")])
 
     done = _STEPS[kind][:index]
-    expected_undo = [_UNDO[kind][action] for action in reversed(done)]
+    expected_undo = [undo for action in reversed(done) for undo in _UNDO[kind][action]]
     assert _actions(steps) == [failing.action, *expected_undo]
     previous = Plan.BASIC if kind is K.ACTIVATION else Plan.STANDARD
     assert all(s.compensation and s.plan is previous for s in steps[1:])
@@ -229,9 +254,16 @@ def test_a_permanent_failure_undoes_the_done_steps_in_reverse_and_ends_on_the_pr
 
 
 def test_undoing_an_activation_revokes_the_license_and_deactivates_the_storefront() -> None:
-    sub = _step_to(_started(K.ACTIVATION), 3)  # fails at the email
+    sub = _step_to(_started(K.ACTIVATION), 4)  # fails at the email
     _, steps, events = run_saga(sub, [Outcome.permanent("smtp refused")])
-    assert _actions(steps)[1:] == [A.DEACTIVATE_STOREFRONT, A.REVOKE_LICENSE, A.CANCEL_ON_PLATFORM]
+    assert _actions(steps) == [
+        A.QUEUE_EMAIL,
+        A.DEACTIVATE_STOREFRONT,
+        A.RELEASE_ALIAS,
+        A.REVOKE_LICENSE,
+        A.CANCEL_ON_PLATFORM,
+        A.RELEASE_ALIAS,
+    ]
     assert event_names(events) == [
         "StorefrontDeactivated",
         "LicenseRevoked",
@@ -240,6 +272,108 @@ def test_undoing_an_activation_revokes_the_license_and_deactivates_the_storefron
     ]
     assert events[0] == StorefrontDeactivated(SID, T0)
     assert events[1] == LicenseRevoked(SID, T0)
+
+
+# --- the Storefront Alias: held by an activation, given back when it is undone -------------
+
+_ALIAS_STEPS = frozenset({A.HOLD_ALIAS, A.RELEASE_ALIAS})
+
+
+def test_an_activation_holds_the_alias_after_the_license_and_before_the_storefront() -> None:
+    sub = _step_to(_started(K.ACTIVATION), 2)
+    hold = saga.next_step(sub)
+    assert hold == saga.SagaStep(A.HOLD_ALIAS, Plan.STANDARD)
+    sub, events = saga.record(sub, hold, Outcome.done(), ctx())
+    assert events == (), "holding the alias produces no event"
+    assert saga.next_step(sub) == saga.SagaStep(A.ACTIVATE_STOREFRONT, Plan.STANDARD)
+
+
+def test_an_activation_that_fails_for_good_at_the_storefront_gives_the_alias_back_twice() -> None:
+    sub = _step_to(_started(K.ACTIVATION), 3)  # order, license and hold done
+    sub, steps, events = run_saga(sub, [Outcome.permanent("storefront refused")])
+    assert _actions(steps) == [
+        A.ACTIVATE_STOREFRONT,
+        A.RELEASE_ALIAS,
+        A.REVOKE_LICENSE,
+        A.CANCEL_ON_PLATFORM,
+        A.RELEASE_ALIAS,
+    ]
+    assert [(s.compensation, s.plan) for s in steps[1:]] == [(True, Plan.BASIC)] * 4
+    reason = "activate_storefront: storefront refused"
+    assert events == [
+        LicenseRevoked(SID, T0),
+        ProvisioningFailed(SID, T0, "activation", "", reason, awaiting_retry=False),
+        ActivationFailed(SID, T0, reason),
+    ]
+    assert (sub.status, sub.operation, sub.failure_reason) == (S.FAILED, None, reason)
+
+
+def test_an_activation_that_fails_for_good_at_the_hold_cancels_the_order_and_releases() -> None:
+    sub = _step_to(_started(K.ACTIVATION), 2)  # order and license done
+    sub, steps, events = run_saga(sub, [Outcome.permanent("alias taken")])
+    assert _actions(steps) == [
+        A.HOLD_ALIAS,
+        A.REVOKE_LICENSE,
+        A.CANCEL_ON_PLATFORM,
+        A.RELEASE_ALIAS,
+    ]
+    assert all(s.compensation and s.plan is Plan.BASIC for s in steps[1:])
+    reason = "hold_alias: alias taken"
+    assert events == [
+        LicenseRevoked(SID, T0),
+        ProvisioningFailed(SID, T0, "activation", "", reason, awaiting_retry=False),
+        ActivationFailed(SID, T0, reason),
+    ]
+    assert sub.status is S.FAILED
+
+
+def test_releasing_the_alias_while_undoing_produces_no_event() -> None:
+    sub = _step_to(_started(K.ACTIVATION), 3)
+    storefront = saga.next_step(sub)
+    assert storefront is not None
+    sub = saga.record(sub, storefront, Outcome.permanent("refused"), ctx()).subscription
+    release = saga.next_step(sub)
+    assert release == saga.SagaStep(A.RELEASE_ALIAS, Plan.BASIC, compensation=True)
+    after, events = saga.record(sub, release, Outcome.done(), ctx())
+    assert events == ()
+    assert after.version == sub.version + 1
+    assert saga.next_step(after) == saga.SagaStep(A.REVOKE_LICENSE, Plan.BASIC, compensation=True)
+
+
+def test_an_activation_without_a_platform_order_releases_the_alias_only_once() -> None:
+    sub = _step_to(
+        saga.start(make_subscription(S.PENDING, channel=Channel.PLATFORM), K.ACTIVATION), 2
+    )
+    _, steps, _ = run_saga(sub, [Outcome.permanent("storefront refused")])
+    assert _actions(steps) == [A.ACTIVATE_STOREFRONT, A.RELEASE_ALIAS, A.REVOKE_LICENSE]
+
+
+_PLAN_CHANGE_RUNS = [
+    (source, target, outcomes)
+    for source, target in ((Plan.FREE, Plan.STANDARD), (Plan.STANDARD, Plan.FREE))
+    for outcomes in (
+        [],
+        *([Outcome.done()] * index + [Outcome.permanent("refused")] for index in range(3)),
+        [Outcome.transient("timeout")],
+    )
+]
+
+
+@pytest.mark.parametrize(("source", "target", "outcomes"), _PLAN_CHANGE_RUNS)
+def test_a_plan_change_never_holds_or_releases_the_alias(
+    source: Plan, target: Plan, outcomes: list[saga.Outcome]
+) -> None:
+    sub = saga.start(make_subscription(S.ACTIVE, source), K.PLAN_CHANGE, plan=target)
+    assert sub.operation is not None
+    assert sub.operation.steps == (A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL)
+    sub, steps, _ = run_saga(sub, outcomes)
+    if sub.operation is not None:  # waiting for a retry: retry it to the end
+        sub = lifecycle.apply(sub, Trigger.RETRY, ctx()).subscription
+        sub, more, _ = run_saga(sub)
+        steps += more
+    assert sub.operation is None
+    assert steps, "the plan change ran"
+    assert not _ALIAS_STEPS & set(_actions(steps))
 
 
 def test_undoing_a_plan_change_provisions_the_previous_plan_again() -> None:
@@ -269,10 +403,15 @@ def test_a_permanent_failure_without_a_reason_is_named_after_its_kind() -> None:
 def test_a_failed_compensation_waits_for_retry_and_then_resumes_undoing(
     outcome: saga.Outcome,
 ) -> None:
-    sub = _step_to(_started(K.ACTIVATION), 2)
+    sub = _step_to(_started(K.ACTIVATION), 3)
     storefront = saga.next_step(sub)
     assert storefront is not None
+    assert storefront.action is A.ACTIVATE_STOREFRONT
     sub = saga.record(sub, storefront, Outcome.permanent("refused"), ctx()).subscription
+    release = saga.next_step(sub)
+    assert release is not None
+    assert (release.action, release.compensation) == (A.RELEASE_ALIAS, True)
+    sub = saga.record(sub, release, Outcome.done(), ctx()).subscription
     revoke = saga.next_step(sub)
     assert revoke is not None
     assert (revoke.action, revoke.compensation) == (A.REVOKE_LICENSE, True)
@@ -288,12 +427,12 @@ def test_a_failed_compensation_waits_for_retry_and_then_resumes_undoing(
     sub = lifecycle.apply(sub, Trigger.RETRY, ctx()).subscription
     assert saga.next_step(sub) == revoke
     sub, steps, _ = run_saga(sub)
-    assert _actions(steps) == [A.REVOKE_LICENSE, A.CANCEL_ON_PLATFORM]
+    assert _actions(steps) == [A.REVOKE_LICENSE, A.CANCEL_ON_PLATFORM, A.RELEASE_ALIAS]
     assert sub.status is S.FAILED
 
 
 def test_a_compensation_retried_after_a_failure_keeps_the_original_failure_reason() -> None:
-    sub = _step_to(_started(K.ACTIVATION), 2)
+    sub = _step_to(_started(K.ACTIVATION), 3)
     sub, _, _ = run_saga(sub, [Outcome.permanent("storefront refused"), Outcome.transient("x")])
     sub = lifecycle.apply(sub, Trigger.RETRY, ctx()).subscription
     sub, _, events = run_saga(sub)
