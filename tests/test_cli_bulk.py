@@ -220,7 +220,15 @@ def test_ctrl_c_exits_130_and_the_rerun_finishes(tmp_path: Path) -> None:
 def test_an_interrupted_bulk_run_finishes_when_run_again(tmp_path: Path) -> None:
     with serve_emulator(EmulatorState.demo(extra_resellers=30), Faults(latency=0.02)) as server:
         command = bulk_process(server, tmp_path, 24)
-        env = {**os.environ, **environment(server, tmp_path / "state.sqlite3")}
+        env = {
+            **os.environ,
+            **environment(server, tmp_path / "state.sqlite3"),
+            # The killed run's rows in flight keep their leases until these end: short ones,
+            # and a rerun that waits for them, so that it takes them over and finishes.
+            "RESELLER_PLANS_LEASE_SECONDS": "2",
+            "RESELLER_PLANS_STEP_DEADLINE_SECONDS": "1",
+            "RESELLER_PLANS_BUSY_TIMEOUT_SECONDS": "10",
+        }
         first = subprocess.Popen(  # noqa: S603 - our own console script
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
         )

@@ -26,6 +26,7 @@ from reseller_plans import (
     PermanentBackendError,
     Plan,
     ResellerPlansError,
+    SubscriptionBusy,
     TransientBackendError,
 )
 from reseller_plans.domain import errors
@@ -45,6 +46,7 @@ TREE = [
     (TransientBackendError, BackendError),
     (PermanentBackendError, BackendError),
     (ConcurrentUpdate, TransientBackendError),
+    (SubscriptionBusy, ConcurrentUpdate),
 ]
 
 

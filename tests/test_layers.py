@@ -97,7 +97,7 @@ _STORES = ("memory", "sqlite", "postgres")
 ``stores.codec`` are shared parts, not stores."""
 
 
-@pytest.mark.parametrize("module", [*_STORES, "sql", "sql_store", "codec"])
+@pytest.mark.parametrize("module", [*_STORES, "sql", "sql_store", "codec", "coordination"])
 def test_no_store_imports_another_stores_module(module: str) -> None:
     # The shared SQL base may not lean on a store either: SQLite would then load the other.
     others = {f"reseller_plans.stores.{name}" for name in _STORES if name != module}
@@ -141,7 +141,9 @@ def test_no_store_imports_another_store_nor_the_testing_package() -> None:
     # The SQL stores share ``stores.sql``, ``stores.sql_store`` (their base) and
     # ``stores.codec``; a store's own module (memory, sqlite, postgres) is imported by no other.
     stores = Path(reseller_plans.domain.__file__).parent.parent / "stores"
-    shared = {f"reseller_plans.stores.{name}" for name in ("sql", "sql_store", "codec")}
+    shared = {
+        f"reseller_plans.stores.{name}" for name in ("sql", "sql_store", "codec", "coordination")
+    }
     found = [
         f"{path.name}: {name}"
         for path in sorted(stores.glob("*.py"))

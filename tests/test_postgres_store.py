@@ -4,7 +4,6 @@ Each test gets its own schema, dropped afterwards."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,11 +12,11 @@ import psycopg
 import pytest
 
 from reseller_plans import ConcurrentUpdate, InvalidInput, Plan
-from reseller_plans.domain.subscription import SubscriptionStatus, Term
+from reseller_plans.domain.subscription import SubscriptionStatus
 from reseller_plans.stores.postgres import MIGRATIONS, PostgresStore
 from reseller_plans.testing.faults import SimulatedCrash
 from service_world import make_world
-from test_sqlite_store import T0, subscription
+from test_sqlite_store import subscription
 
 DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
 pytestmark = [
@@ -53,27 +52,6 @@ def test_round_trip_history_and_one_live_subscription_per_account(schema: str) -
     reopened.close()
 
 
-def test_two_workers_never_claim_the_same_due_subscription(schema: str) -> None:
-    first = PostgresStore(DSN, schema=schema)
-    second = PostgresStore(DSN, schema=schema)
-    ended = Term.starting(T0 - dt.timedelta(days=40))
-    with first.unit_of_work() as uow:
-        for i in range(10):
-            uow.add(subscription(f"s{i}", account=f"a{i}", term=ended), ())
-    with first.unit_of_work() as uow:
-        mine = uow.due(T0, 6)
-    with second.unit_of_work() as uow:
-        theirs = uow.due(T0, 100)
-    assert len(mine) == 6
-    assert len(theirs) == 4
-    assert set(mine).isdisjoint(theirs)
-    # once the lease ends, the work is claimable again (a worker that died releases it)
-    with second.unit_of_work() as uow:
-        assert len(uow.due(T0 + first.lease, 100)) == 10
-    first.close()
-    second.close()
-
-
 def test_the_service_runs_and_resumes_after_a_crash_over_postgres(schema: str) -> None:
     world = make_world(lambda: PostgresStore(DSN, schema=schema))
     world.reseller("3542")
@@ -96,7 +74,5 @@ def test_the_service_runs_and_resumes_after_a_crash_over_postgres(schema: str) -
 def test_bad_settings_are_refused(schema: str) -> None:
     with pytest.raises(InvalidInput):
         PostgresStore(DSN, schema="no-dashes; DROP")
-    with pytest.raises(InvalidInput):
-        PostgresStore(DSN, schema=schema, lease=dt.timedelta(0))
     with pytest.raises(InvalidInput):
         PostgresStore()

@@ -31,6 +31,7 @@ from reseller_plans.domain import (
     ResellerPlansError,
     ServiceManagerState,
     StorefrontAlias,
+    SubscriptionBusy,
     Timing,
     TransientBackendError,
     check_eligibility,
@@ -47,7 +48,7 @@ from reseller_plans.domain.subscription import (
     SyncStatus,
     Term,
 )
-from reseller_plans.service import DueReport, ResellerPlans
+from reseller_plans.service import DueFailure, DueReport, LeaseSettings, ResellerPlans
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.sqlite import SQLiteStore
 
@@ -61,6 +62,8 @@ __all__ = [
     # the service
     "ResellerPlans",
     "DueReport",
+    "DueFailure",
+    "LeaseSettings",
     "SQLiteStore",
     "InMemoryStore",
     # subscriptions
@@ -105,5 +108,6 @@ __all__ = [
     "TransientBackendError",
     "PermanentBackendError",
     "ConcurrentUpdate",
+    "SubscriptionBusy",
     "__version__",
 ]

@@ -14,12 +14,19 @@ Environment variables::
     RESELLER_PLANS_SMTP_HOST          RESELLER_PLANS_SMTP_PORT         RESELLER_PLANS_SMTP_SECURITY
     RESELLER_PLANS_SMTP_USERNAME      RESELLER_PLANS_SMTP_PASSWORD     RESELLER_PLANS_SMTP_SENDER
     RESELLER_PLANS_PLATFORM_APPLICATION_ID                  RESELLER_PLANS_PLATFORM_API_KEY
+    RESELLER_PLANS_LEASE_SECONDS      RESELLER_PLANS_STEP_DEADLINE_SECONDS
+    RESELLER_PLANS_BUSY_TIMEOUT_SECONDS
 
 The TOML file has the same settings by section::
 
     distributor = "100"
     store = "reseller-plans.sqlite3"
     staff_email = "ops@disti.example"
+
+    [leases]                 # one owner at a time (see the workers guide); the defaults:
+    lease_seconds = 300
+    step_deadline_seconds = 120
+    busy_timeout_seconds = 5
 
     [bss]
     url = "https://bss.disti.example"
@@ -47,6 +54,7 @@ The TOML file has the same settings by section::
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from collections.abc import Mapping
@@ -59,6 +67,7 @@ from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.logs import Secret
 from reseller_plans.ports import Clock
 from reseller_plans.service import ResellerPlans
+from reseller_plans.service.leases import LeaseSettings
 
 __all__ = ["ConfigError", "Settings", "build_plans", "load_settings"]
 
@@ -85,7 +94,11 @@ _LOCATIONS: dict[str, tuple[str, str]] = {
     "smtp_sender": ("smtp", "sender"),
     "platform_application_id": ("service_manager", "application_id"),
     "platform_api_key": ("service_manager", "api_key"),
+    "lease_seconds": ("leases", "lease_seconds"),
+    "step_deadline_seconds": ("leases", "step_deadline_seconds"),
+    "busy_timeout_seconds": ("leases", "busy_timeout_seconds"),
 }
+_SECONDS = ("lease_seconds", "step_deadline_seconds", "busy_timeout_seconds")
 FLAGGED = frozenset({"bss_url", "client_id", "username", "storefront_url", "distributor", "store"})
 """The settings the command line also takes as flags (``--bss-url``, …); the others it does not."""
 SECRETS = frozenset(
@@ -127,6 +140,25 @@ class Settings:
     smtp_sender: str = "reseller-plans <noreply@localhost>"
     platform_application_id: str | None = None
     platform_api_key: Secret | None = attrs.field(default=None, converter=_secret)
+    lease_seconds: float = 300.0
+    step_deadline_seconds: float = 120.0
+    busy_timeout_seconds: float = 5.0
+
+    def leases(self) -> LeaseSettings:
+        """The lease settings these name.
+
+        Raises:
+            ConfigError: they do not fit together (a lease too short for a step).
+        """
+        try:
+            return LeaseSettings(
+                lease=dt.timedelta(seconds=self.lease_seconds),
+                step_deadline=dt.timedelta(seconds=self.step_deadline_seconds),
+                margin=min(LeaseSettings().margin, dt.timedelta(seconds=self.lease_seconds) / 4),
+                busy_timeout=dt.timedelta(seconds=self.busy_timeout_seconds),
+            )
+        except InvalidInput as exc:
+            raise ConfigError(str(exc)) from None
 
     def require(self, *names: str) -> None:
         """Raise ``ConfigError`` naming every missing setting and where to give it."""
@@ -176,6 +208,12 @@ def load_settings(
             raise ConfigError(f"smtp_port must be a number, not {values['smtp_port']!r}") from None
     if "distributor" in values:
         values["distributor"] = str(values["distributor"])
+    for name in _SECONDS:
+        if name in values:
+            try:
+                values[name] = float(values[name])
+            except (TypeError, ValueError):
+                raise ConfigError(f"{name} must be a number, not {values[name]!r}") from None
     return Settings(**values)
 
 
@@ -259,4 +297,5 @@ def build_plans(
         store=SQLiteStore(settings.store),
         staff_email=settings.staff_email,
         clock=clock,
+        leases=settings.leases(),
     )

@@ -37,6 +37,7 @@ __all__ = [
     "Clock",
     "EmailMessage",
     "IdempotencyRecord",
+    "Lease",
     "Mailer",
     "OutboxEntry",
     "PlanOrder",
@@ -278,6 +279,24 @@ class AliasHold:
     until: dt.datetime | None = None
 
 
+@attrs.frozen
+class Lease:
+    """One driver call's ownership of a subscription: only the holder runs its saga.
+
+    Attributes:
+        subscription_id: the subscription.
+        owner: the driver call holding it (a command, one ``run_due`` item).
+        generation: the fencing token: it goes up each time the lease changes hands, and an
+            outcome recorded under an older generation is refused.
+        until: when it ends unless renewed (by the ``Clock`` of the one who took it).
+    """
+
+    subscription_id: str
+    owner: str
+    generation: int
+    until: dt.datetime
+
+
 class UnitOfWork(Protocol):
     """One transaction over the store. Changes are committed together when the ``with`` block
     of ``Store.unit_of_work()`` ends normally, and all rolled back when it raises.
@@ -312,7 +331,9 @@ class UnitOfWork(Protocol):
 
     def due(self, now: dt.datetime, limit: int) -> list[str]:
         """Ids of subscriptions with work due: an operation in progress, a scheduled change
-        whose time has come, or a term that has ended."""
+        whose time has come, or a term that has ended; earliest first, then by id. A
+        subscription whose due work failed (``release_lease(failure=...)``) is left out until
+        its ``retry_at``."""
         ...
 
     def add_outbox(self, entry: OutboxEntry) -> None:
@@ -342,6 +363,41 @@ class UnitOfWork(Protocol):
     def delete_alias_hold(self, alias: str) -> None: ...
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]: ...
+
+    def reserve_alias_hold(self, alias: str, account_id: str) -> bool:
+        """Reserve the alias to the account while it is live (``until`` None), unless another
+        account holds it: atomic, never overwriting another's hold. Returns whether it did."""
+        ...
+
+    def release_alias_hold(self, alias: str, account_id: str) -> None:
+        """Delete the hold if (and only if) it is still the account's."""
+        ...
+
+    def take_lease(
+        self, subscription_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> Lease | None:
+        """Take the subscription's lease, or renew it for its owner, atomically.
+
+        It is taken when nobody holds it, or its holder's ended by ``now``; the generation then
+        goes up by one. Its owner renews it (same generation) by taking it again. Returns the
+        lease now held, or None while another owner's lease lasts.
+        """
+        ...
+
+    def release_lease(
+        self, lease: Lease, *, failure: str | None = None, retry_at: dt.datetime | None = None
+    ) -> None:
+        """Give the lease up, if it is still this one. With ``failure``, note that the
+        subscription's due work failed: ``due`` leaves it out until ``retry_at``."""
+        ...
+
+    def claim_outbox(
+        self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> OutboxEntry | None:
+        """Claim a waiting message for one send, atomically: returns it when it is unsent, not
+        refused for good and not claimed by another sender until after ``now``; else None.
+        ``update_outbox`` ends the claim."""
+        ...
 
 
 class Store(Protocol):

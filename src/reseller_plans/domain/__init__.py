@@ -34,6 +34,7 @@ from reseller_plans.domain.errors import (
     NotFound,
     PermanentBackendError,
     ResellerPlansError,
+    SubscriptionBusy,
     TransientBackendError,
 )
 from reseller_plans.domain.plans import PLAN_MOVES, Move, Plan, Timing, plan_move
@@ -49,6 +50,7 @@ __all__ = [
     "BackendError",
     "ChangePending",
     "ConcurrentUpdate",
+    "SubscriptionBusy",
     "DistributorProfile",
     "Edition",
     "EligibilityFailure",

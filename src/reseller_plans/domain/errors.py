@@ -15,6 +15,7 @@ Catch at exactly the level you mean::
     └── BackendError                       an outside system (BSS, Storefront, mail) failed
         ├── TransientBackendError          worth retrying later (timeouts, 429, 5xx)
         │   └── ConcurrentUpdate           another worker changed the object first
+        │       └── SubscriptionBusy       another driver holds the subscription now
         └── PermanentBackendError          retrying will not help (most 4xx, 5xx SMTP replies)
 
 Every error renders a message a person can act on. ``BackendError`` carries the HTTP status,
@@ -42,6 +43,7 @@ __all__ = [
     "NotFound",
     "PermanentBackendError",
     "ResellerPlansError",
+    "SubscriptionBusy",
     "TransientBackendError",
 ]
 
@@ -181,3 +183,16 @@ class PermanentBackendError(BackendError):
 
 class ConcurrentUpdate(TransientBackendError):
     """Another worker changed the subscription since it was read; read it again and retry."""
+
+
+class SubscriptionBusy(ConcurrentUpdate):
+    """Another driver (a command in another process, a ``run_due`` worker) holds the
+    subscription's lease and is running its saga. Nothing was changed; try again shortly: a
+    command waits ``busy_timeout`` before it raises this."""
+
+    def __init__(self, subscription_id: str) -> None:
+        super().__init__(
+            f"subscription {subscription_id} is busy: another driver is running its saga; "
+            "nothing was changed, try again shortly"
+        )
+        self.subscription_id = subscription_id

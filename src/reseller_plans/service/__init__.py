@@ -11,11 +11,20 @@ Each module owns one job, and only the drivers do I/O:
 - ``driver``: the saga driver, the only code that runs a step through a port;
 - ``messages``: the recipients and contexts of messages;
 - ``outbox``: the outbox sender;
+- ``leases``: one owner at a time: the lease each driver call holds;
 - ``scheduler``: the due work of ``run_due``.
 """
 
 from reseller_plans.service.facade import ResellerPlans
+from reseller_plans.service.leases import LeaseSettings
 from reseller_plans.service.outbox import MessageRenderer, RenderedMessage
-from reseller_plans.service.scheduler import DueReport
+from reseller_plans.service.scheduler import DueFailure, DueReport
 
-__all__ = ["DueReport", "MessageRenderer", "RenderedMessage", "ResellerPlans"]
+__all__ = [
+    "DueFailure",
+    "DueReport",
+    "LeaseSettings",
+    "MessageRenderer",
+    "RenderedMessage",
+    "ResellerPlans",
+]

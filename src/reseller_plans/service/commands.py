@@ -18,7 +18,7 @@ from reseller_plans.domain.errors import AliasTaken, IllegalTransition, InvalidA
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
 from reseller_plans.logs import get_logger
-from reseller_plans.ports import AliasHold, Clock, IdempotencyRecord
+from reseller_plans.ports import Clock, IdempotencyRecord
 from reseller_plans.service.access import KeyScope, Request, authorize_subscription, replayed
 from reseller_plans.service.decisions import (
     UNDER_WAY,
@@ -29,7 +29,7 @@ from reseller_plans.service.decisions import (
     Then,
     UpgradeRequest,
 )
-from reseller_plans.service.driver import SagaDriver, load
+from reseller_plans.service.driver import Held, SagaDriver, load
 from reseller_plans.service.planning import plan_check, plan_upgrade
 from reseller_plans.service.reads import Reads
 
@@ -56,11 +56,29 @@ class Commands:
         """
         if key is None:
             return None
+        ownership = self.driver.ownership
+        owner = ownership.new_owner()
         with self.driver.store.unit_of_work() as uow:
             record = uow.get_idempotency(KeyScope(actor).value, key)
             sid = replayed(record, key, request)
-            sub = None if sid is None else load(uow, sid)
-        return None if sub is None else self.driver.drive(sub)
+            if sid is None:
+                return None
+            sub = load(uow, sid)
+            lease = ownership.take(uow, sid, owner)
+        return self._driving(sub, Held(lease), None)
+
+    def _driving(self, sub: Subscription, held: Held, reads: Reads | None) -> Subscription:
+        """Drive the subscription under the lease, then give the lease up, however the drive
+        ends: once the call stack has unwound, no call of this driver is still in flight. (A
+        process killed outright leaves its lease to end by itself.)"""
+        try:
+            return self.driver.drive(sub, held, reads=reads)
+        finally:
+            self._release(held)
+
+    def _release(self, held: Held) -> None:
+        if not held.lost:
+            self.driver.ownership.release(held.lease)
 
     def check(
         self, account_id: str, plan: Plan, actor: Actor, alias: str | None
@@ -93,7 +111,17 @@ class Commands:
     def upgrade(
         self, upgrade: UpgradeRequest, key: str | None, new_id: Callable[[], str]
     ) -> Subscription:
-        """Run an upgrade (its input parsed, the actor authorized on the account)."""
+        """Run an upgrade (its input parsed, the actor authorized on the account), waiting a
+        bounded time while another driver holds the account's subscription.
+
+        Raises:
+            SubscriptionBusy: it was still held when the wait ended.
+        """
+        return self.driver.ownership.waiting(lambda: self._upgrade(upgrade, key, new_id))
+
+    def _upgrade(
+        self, upgrade: UpgradeRequest, key: str | None, new_id: Callable[[], str]
+    ) -> Subscription:
         request = Request.of(
             "upgrade",
             upgrade.account_id,
@@ -142,7 +170,27 @@ class Commands:
         *,
         distributor_only: bool = False,
     ) -> Subscription:
-        """Run a command on an existing subscription."""
+        """Run a command on an existing subscription, waiting a bounded time while another
+        driver holds it.
+
+        Raises:
+            SubscriptionBusy: it was still held when the wait ended.
+        """
+        return self.driver.ownership.waiting(
+            lambda: self._on_subscription(
+                subscription_id, actor, key, request, planner, distributor_only
+            )
+        )
+
+    def _on_subscription(
+        self,
+        subscription_id: str,
+        actor: Actor,
+        key: str | None,
+        request: Request,
+        planner: Callable[[Subscription, Facts], Decision],
+        distributor_only: bool,
+    ) -> Subscription:
         replay = self.replay(actor, key, request)
         if replay is not None:
             return replay
@@ -200,19 +248,21 @@ class Commands:
         facts: Facts,
         reads: Reads,
     ) -> Subscription:
-        """Write the commit in one unit of work, then drive the saga or send the outbox.
+        """Write the commit in one unit of work, with the lease that makes this call the
+        subscription's one driver, then drive the saga or send the outbox.
 
         Raises:
+            SubscriptionBusy: another driver holds the subscription (nothing was written).
             AliasTaken: another account reserved the alias meanwhile.
             IllegalTransition: another upgrade of the account was committed meanwhile.
         """
         sub, now = commit.subscription, facts.now
+        ownership = self.driver.ownership
         with self.driver.store.unit_of_work() as uow:
-            if commit.reserve_alias is not None:
-                hold = uow.get_alias_hold(commit.reserve_alias)
-                if hold is not None and hold.account_id != sub.account_id:
-                    raise AliasTaken(commit.reserve_alias)
-                uow.put_alias_hold(AliasHold(commit.reserve_alias, sub.account_id, None))
+            lease = ownership.take(uow, sub.id, ownership.new_owner())
+            alias = commit.reserve_alias
+            if alias is not None and not uow.reserve_alias_hold(alias, sub.account_id):
+                raise AliasTaken(alias)
             if commit.expected_version is None:
                 if uow.live_subscription_of(sub.account_id) is not None:
                     raise IllegalTransition("pending", "upgrade", UNDER_WAY)
@@ -224,7 +274,9 @@ class Commands:
                 uow.put_idempotency(IdempotencyRecord(scope, key, request.fingerprint, sub.id, now))
             if commit.message is not None:
                 uow.add_outbox(commit.message)
+        held = Held(lease)
         if commit.then is Then.DRIVE:
-            return self.driver.drive(sub, reads=reads)
+            return self._driving(sub, held, reads)
+        self._release(held)
         self.driver.outbox.send_of(sub.id)
         return sub

@@ -6,13 +6,18 @@ transient failures within the step's budget, and commits what the domain says th
 changes (``effects.settle``): the subscription, its events, the messages and the alias holds,
 in one unit of work, before the next step. It decides nothing itself.
 
-A unit of work that finds the subscription moved on by someone else (``ConcurrentUpdate``)
-loses its outcome; the driver goes on from the subscription as stored.
+It drives only under a lease (``service.leases``): it renews it before a call that could
+outlast it and in the unit of work that records the outcome. An outcome whose lease changed
+hands meanwhile is refused, and the driver stops: the new owner goes on. A unit of work that
+finds the subscription moved on by someone else (``ConcurrentUpdate``) loses its outcome too;
+the driver goes on from the subscription as stored.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+
+import attrs
 
 from reseller_plans.domain import saga
 from reseller_plans.domain.effects import Audience, Effects, settle
@@ -26,7 +31,8 @@ from reseller_plans.domain.lifecycle import Context
 from reseller_plans.domain.saga import Outcome, SagaStep
 from reseller_plans.domain.subscription import StepAction, Subscription
 from reseller_plans.logs import get_logger
-from reseller_plans.ports import BSS, AliasHold, Clock, Store, Storefront, UnitOfWork
+from reseller_plans.ports import BSS, AliasHold, Clock, Lease, Store, Storefront, UnitOfWork
+from reseller_plans.service.leases import LeaseLost, Ownership
 from reseller_plans.service.messages import (
     Draft,
     failure_draft,
@@ -37,7 +43,7 @@ from reseller_plans.service.outbox import OutboxSender
 from reseller_plans.service.reads import Reads
 from reseller_plans.service.steps import call_for, platform_id
 
-__all__ = ["SagaDriver", "apply_holds", "load"]
+__all__ = ["Held", "SagaDriver", "apply_holds", "load"]
 
 logger = get_logger("service")
 
@@ -57,14 +63,20 @@ def load(uow: UnitOfWork, subscription_id: str) -> Subscription:
 
 
 def apply_holds(uow: UnitOfWork, effects: Effects) -> None:
-    """Write the alias reservations an outcome changed."""
+    """Write the alias reservations an outcome changed (a release only of the account's own)."""
     for change in effects.holds:
-        if not change.release:
+        if change.release:
+            uow.release_alias_hold(change.alias, change.account_id)
+        else:
             uow.put_alias_hold(AliasHold(change.alias, change.account_id, change.until))
-            continue
-        current = uow.get_alias_hold(change.alias)
-        if current is not None and current.account_id == change.account_id:
-            uow.delete_alias_hold(change.alias)
+
+
+@attrs.define
+class Held:
+    """The lease a driver call holds, as last renewed; ``lost`` once it changed hands."""
+
+    lease: Lease
+    lost: bool = False
 
 
 class SagaDriver:
@@ -78,10 +90,12 @@ class SagaDriver:
         store: Store,
         clock: Clock,
         outbox: OutboxSender,
+        ownership: Ownership,
         alias_hold: dt.timedelta,
         retry_budget: int,
         staff_email: str | None,
     ) -> None:
+        self.ownership = ownership
         self.bss = bss
         self.storefront = storefront
         self.store = store
@@ -98,6 +112,7 @@ class SagaDriver:
     def drive(
         self,
         sub: Subscription,
+        held: Held,
         *,
         now: dt.datetime | None = None,
         send: bool = True,
@@ -107,29 +122,41 @@ class SagaDriver:
 
         Args:
             sub: the subscription, as last stored.
+            held: the lease this driver call holds on it.
             now: the instant outcomes are recorded at (default: the clock's, per step).
             send: send the subscription's waiting messages afterwards.
             reads: the command's read cache, if it has one.
 
         Returns:
-            The subscription as stored after the last step.
+            The subscription as stored after the last step it recorded.
         """
         reads = reads or self.reads()
         for _ in range(_MAX_STEPS):
             step = saga.next_step(sub)
-            if step is None:
+            if step is None or held.lost:
                 break
-            sub = self.run_step(sub, step, reads, now=now)
+            sub = self.run_step(sub, step, held, reads, now=now)
         if send:
             self.outbox.send_of(sub.id)
         return sub
 
     def run_step(
-        self, sub: Subscription, step: SagaStep, reads: Reads, *, now: dt.datetime | None = None
+        self,
+        sub: Subscription,
+        step: SagaStep,
+        held: Held,
+        reads: Reads,
+        *,
+        now: dt.datetime | None = None,
     ) -> Subscription:
         """Run one step and commit its outcome. Returns the subscription as stored after it."""
+        try:
+            held.lease = self.ownership.before_call(held.lease)
+        except LeaseLost:
+            held.lost = True
+            return sub
         outcome, draft = self.execute(sub, step, reads, now=now)
-        return self.record(sub, step, outcome, draft, reads, at=now or self.clock.now())
+        return self.record(sub, step, outcome, draft, reads, held, at=now or self.clock.now())
 
     def execute(
         self, sub: Subscription, step: SagaStep, reads: Reads, *, now: dt.datetime | None = None
@@ -178,20 +205,30 @@ class SagaDriver:
         outcome: Outcome,
         draft: Draft,
         reads: Reads,
+        held: Held,
         *,
         at: dt.datetime,
     ) -> Subscription:
-        """Commit the outcome's effects. Returns the subscription as stored after them."""
+        """Commit the outcome's effects, under the lease. Returns the subscription as stored
+        after them (as it was, when the lease changed hands: the outcome is refused)."""
         effects = settle(sub, step, outcome, Context(at=at), alias_hold=self.alias_hold)
         if any(m.audience is Audience.STAFF for m in effects.messages):
             draft = self._staff_draft(sub, reads)
         entries = outbox_entries(sub.id, effects.messages, draft, at)
         try:
             with self.store.unit_of_work() as uow:
+                held.lease = self.ownership.renew_in(uow, held.lease)
                 uow.save(effects.subscription, effects.events, expected_version=sub.version)
                 for entry in entries:
                     uow.add_outbox(entry)
                 apply_holds(uow, effects)
+        except LeaseLost:
+            logger.warning(
+                "%s of %s: the lease changed hands; its outcome is refused", step.action.value,
+                sub.id,
+            )  # fmt: skip
+            held.lost = True
+            return sub
         except ConcurrentUpdate:
             # Someone else moved it on: this outcome is lost, go on from what is stored.
             with self.store.unit_of_work() as uow:

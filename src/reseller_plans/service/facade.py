@@ -34,6 +34,7 @@ from reseller_plans.service.access import (
 from reseller_plans.service.commands import Commands
 from reseller_plans.service.decisions import UpgradeRequest
 from reseller_plans.service.driver import SagaDriver, load
+from reseller_plans.service.leases import LeaseSettings, Ownership
 from reseller_plans.service.outbox import MessageRenderer, OutboxSender
 from reseller_plans.service.scheduler import DueReport, Scheduler
 
@@ -66,6 +67,9 @@ class ResellerPlans:
             ``retry`` or the next ``run_due``.
         staff_email: where provisioning failures go when the distributor profile has none.
         new_id: makes subscription ids (random by default; seeded in simulations).
+        leases: how long a driver call owns the subscription it drives, how long a command
+            waits for a busy one, and the longest a step may take (``LeaseSettings()`` by
+            default; see the workers guide).
     """
 
     def __init__(
@@ -81,6 +85,7 @@ class ResellerPlans:
         retry_budget: int = 3,
         staff_email: str | None = None,
         new_id: Callable[[], str] | None = None,
+        leases: LeaseSettings | None = None,
     ) -> None:
         if retry_budget < 1:
             raise InvalidInput("retry_budget must be at least 1")
@@ -96,13 +101,16 @@ class ResellerPlans:
         self.retry_budget = retry_budget
         self.staff_email = staff_email
         self._new_id = new_id or (lambda: "sub_" + uuid.uuid4().hex)
-        self._outbox = OutboxSender(store, mailer, self.templates, self.clock)
+        self.leases = leases or LeaseSettings()
+        self._ownership = Ownership(store, self.clock, self.leases)
+        self._outbox = OutboxSender(store, mailer, self.templates, self.clock, self._ownership)
         self._driver = SagaDriver(
             bss=bss,
             storefront=storefront,
             store=store,
             clock=self.clock,
             outbox=self._outbox,
+            ownership=self._ownership,
             alias_hold=alias_hold,
             retry_budget=retry_budget,
             staff_email=staff_email,

@@ -1,9 +1,12 @@
 """The outbox sender: renders waiting messages, hands them to the mailer, records how it went.
 
 A message is written to the outbox in the unit of work that makes it due and sent after the
-commit; it is marked sent once the mailer accepts it, so a crash in between sends it again
-with the same id (its Message-ID), never loses it. A message the mail server refuses for good
-is marked so and not tried again; a transient refusal leaves it for the next ``run_due``.
+commit. A sender first claims it (one send per claim: two senders never send it at once), then
+sends it, then marks it sent. A process that dies in between, or a mail server whose reply to
+DATA is lost, leaves the claim to end and the message to go again with the same id (its
+Message-ID): at least once, never lost, and a receiver can tell a repeat by its Message-ID. A
+message the mail server refuses for good is marked so and not tried again; a transient refusal
+leaves it for the next ``run_due``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from reseller_plans.domain.errors import ResellerPlansError, TransientBackendErr
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import Clock, EmailMessage, Mailer, OutboxEntry, Store
+from reseller_plans.service.leases import Ownership
 
 __all__ = ["MessageRenderer", "OutboxSender", "RenderedMessage"]
 
@@ -48,12 +52,18 @@ class OutboxSender:
     """Sends the outbox of one subscription, or all of it."""
 
     def __init__(
-        self, store: Store, mailer: Mailer, templates: MessageRenderer, clock: Clock
+        self,
+        store: Store,
+        mailer: Mailer,
+        templates: MessageRenderer,
+        clock: Clock,
+        ownership: Ownership,
     ) -> None:
         self.store = store
         self.mailer = mailer
         self.templates = templates
         self.clock = clock
+        self.ownership = ownership
 
     def send_of(self, subscription_id: str) -> None:
         """Send the subscription's waiting messages (sending never changes the subscription)."""
@@ -75,7 +85,16 @@ class OutboxSender:
         return sent, failed
 
     def send(self, entry: OutboxEntry) -> bool:
-        """Send one message and record the attempt. Returns whether the mailer accepted it."""
+        """Claim one message, send it and record the attempt. Returns whether the mailer
+        accepted it (False too when another sender holds its claim)."""
+        now = self.clock.now()
+        until = now + self.ownership.settings.outbox_claim
+        owner = self.ownership.new_owner()
+        with self.store.unit_of_work() as uow:
+            claimed = uow.claim_outbox(entry.id, owner, now=now, until=until)
+        if claimed is None:
+            return False  # sent meanwhile, or another sender is sending it
+        entry = claimed
         if not entry.to:
             logger.warning("message %s has no recipient; not sent", entry.id)
             updated = attrs.evolve(entry, failed_permanently=True, last_error="no recipient")
@@ -96,6 +115,12 @@ class OutboxSender:
                 entry, attempts=entry.attempts + 1, last_error=str(exc), failed_permanently=True
             )
             ok = False
+        except BaseException:
+            # Going down mid-send (it may have left): end the claim, so that it goes again,
+            # with the same Message-ID, rather than wait for the claim to run out.
+            with self.store.unit_of_work() as uow:
+                uow.update_outbox(entry)
+            raise
         else:
             updated = attrs.evolve(entry, attempts=entry.attempts + 1, sent_at=self.clock.now())
             ok = True

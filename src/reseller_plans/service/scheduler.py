@@ -6,6 +6,11 @@ scheduled cancellation or plan change, renew the term, or expire it. It works on
 until nothing more is due for it at ``now``; one whose work cannot progress now (its backend is
 down) is left for the next run. Then it releases alias holds whose period ended and sends the
 outbox.
+
+Each subscription is worked on alone, under a lease of its own: one that another driver holds
+is skipped (``busy``), and one whose work raises anything unexpected (a conflict, a bug in an
+adapter, a record that cannot be read) is noted in the store and backed off, and reported in
+``DueReport.failures``; the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -16,30 +21,57 @@ import attrs
 
 from reseller_plans.domain import lifecycle, saga
 from reseller_plans.domain.alias import StorefrontAlias
-from reseller_plans.domain.errors import ResellerPlansError, TransientBackendError
+from reseller_plans.domain.errors import (
+    ResellerPlansError,
+    SubscriptionBusy,
+    TransientBackendError,
+)
 from reseller_plans.domain.lifecycle import Context, Trigger
 from reseller_plans.domain.schedule import DueWork, applicable_change, next_work
 from reseller_plans.domain.subscription import OperationKind, Subscription
 from reseller_plans.logs import get_logger
-from reseller_plans.service.driver import SagaDriver
+from reseller_plans.service.driver import Held, SagaDriver
 
-__all__ = ["DueReport", "Scheduler"]
+__all__ = ["DueFailure", "DueReport", "Scheduler"]
 
 logger = get_logger("service")
 
 _BATCH = 200
+_BACKOFF = dt.timedelta(minutes=5)
+"""How long a subscription whose due work raised waits before the next try."""
 _MAX_WORK = 64 * 16  # units of work on one subscription in one run: a guard, never reached
 
 
 @attrs.frozen
+class DueFailure:
+    """Due work that raised: the subscription is backed off until ``retry_at``."""
+
+    subscription_id: str
+    error: str
+    retry_at: dt.datetime
+
+
+@attrs.frozen
 class DueReport:
-    """What one ``run_due`` did."""
+    """What one ``run_due`` did.
+
+    Attributes:
+        subscriptions: due subscriptions worked on.
+        renewals: terms renewed.
+        emails_sent: messages the mailer accepted.
+        emails_failed: messages it did not (left for later, or refused for good).
+        aliases_released: alias holds whose period ended, given back.
+        busy: due subscriptions skipped because another driver held them.
+        failures: due work that raised, each backed off and left for a later run.
+    """
 
     subscriptions: int = 0
     renewals: int = 0
     emails_sent: int = 0
     emails_failed: int = 0
     aliases_released: int = 0
+    busy: int = 0
+    failures: tuple[DueFailure, ...] = ()
 
 
 class Scheduler:
@@ -51,7 +83,8 @@ class Scheduler:
     def run_due(self, now: dt.datetime) -> DueReport:
         """Do everything that is due at ``now``."""
         store = self.driver.store
-        touched = renewals = 0
+        touched = renewals = busy = 0
+        failures: list[DueFailure] = []
         stuck: set[str] = set()  # due, but nothing could be done now (left for the next run)
         while True:
             with store.unit_of_work() as uow:
@@ -59,16 +92,52 @@ class Scheduler:
             if not due:
                 break
             for sid in due:
-                touched += 1
-                progressed, renewed = self._work_on(sid, now)
-                renewals += renewed
-                if not progressed:
-                    stuck.add(sid)
+                stuck.add(sid)  # at most once a run, whatever happens
+                outcome = self._isolated(sid, now)
+                if outcome is None:
+                    busy += 1
+                elif isinstance(outcome, DueFailure):
+                    touched += 1
+                    failures.append(outcome)
+                else:
+                    touched += 1
+                    progressed, renewed = outcome
+                    renewals += renewed
+                    if progressed:
+                        stuck.discard(sid)
         released = self._release_expired_aliases(now)
         sent, failed = self.driver.outbox.send_all()
-        return DueReport(touched, renewals, sent, failed, released)
+        return DueReport(touched, renewals, sent, failed, released, busy, tuple(failures))
 
-    def _work_on(self, subscription_id: str, now: dt.datetime) -> tuple[bool, int]:
+    def _isolated(self, sid: str, now: dt.datetime) -> tuple[bool, int] | DueFailure | None:
+        """Work on one due subscription under a lease of its own. Returns (progressed,
+        renewals), a failure (noted in the store, the subscription backed off), or None when
+        another driver holds it."""
+        ownership = self.driver.ownership
+        try:
+            with self.driver.store.unit_of_work() as uow:
+                held = Held(ownership.take(uow, sid, ownership.new_owner()))
+        except SubscriptionBusy:
+            return None
+        try:
+            result = self._work_on(sid, now, held)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):  # the process is going down: just let go
+                if not held.lost:
+                    ownership.release(held.lease)
+                raise
+            # One bad subscription never blocks the others.
+            logger.exception("due work on %s failed; it is backed off", sid)
+            retry_at = self.driver.clock.now() + _BACKOFF
+            failure = DueFailure(sid, f"{type(exc).__name__}: {exc}"[:500], retry_at)
+            if not held.lost:
+                ownership.release(held.lease, failure=failure.error, retry_at=retry_at)
+            return failure
+        if not held.lost:
+            ownership.release(held.lease)
+        return result
+
+    def _work_on(self, subscription_id: str, now: dt.datetime, held: Held) -> tuple[bool, int]:
         """Advance one due subscription as far as ``now`` allows. Returns (progressed, renewals)."""
         driver = self.driver
         with driver.store.unit_of_work() as uow:
@@ -85,15 +154,17 @@ class Scheduler:
             before = sub.version
             if work is DueWork.RENEW:
                 result = lifecycle.apply(sub, Trigger.RENEW, Context(at=now))
-                self._save(sub, result.subscription, result)
+                self._save(sub, result, held)
                 renewals += 1
                 sub = result.subscription
             else:
                 if work is not DueWork.DRIVE:
                     started = self._start(sub, work)
-                    self._save(sub, started, lifecycle.Result(started, ()))
+                    self._save(sub, lifecycle.Result(started, ()), held)
                     sub = started
-                sub = driver.drive(sub, now=now, send=False, reads=reads)
+                sub = driver.drive(sub, held, now=now, send=False, reads=reads)
+            if held.lost:
+                break
             if sub.version == before:
                 break
             progressed = True
@@ -109,9 +180,10 @@ class Scheduler:
             return saga.start(sub, OperationKind.PLAN_CHANGE, plan=plan)
         return saga.start(sub, OperationKind.CANCELLATION, detail=saga.EXPIRY)
 
-    def _save(self, before: Subscription, after: Subscription, result: lifecycle.Result) -> None:
+    def _save(self, before: Subscription, result: lifecycle.Result, held: Held) -> None:
         with self.driver.store.unit_of_work() as uow:
-            uow.save(after, result.events, expected_version=before.version)
+            held.lease = self.driver.ownership.renew_in(uow, held.lease)
+            uow.save(result.subscription, result.events, expected_version=before.version)
 
     def _release_expired_aliases(self, now: dt.datetime) -> int:
         store, storefront = self.driver.store, self.driver.storefront

@@ -29,7 +29,8 @@ from reseller_plans.domain.events import Event
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.schedule import ALWAYS, applicable_change, due_at, is_due
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
-from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.ports import AliasHold, IdempotencyRecord, Lease, OutboxEntry
+from reseller_plans.stores.coordination import Coordination
 
 __all__ = ["ALWAYS", "InMemoryStore", "applicable_change", "due_at", "is_due"]
 
@@ -55,6 +56,7 @@ class _MemoryUnitOfWork:
         self._outbox: dict[str, OutboxEntry] = {}
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold | object] = {}
+        self._coordination = store._coordination.begin()
 
     def __enter__(self) -> _MemoryUnitOfWork:
         self._store._lock.acquire()
@@ -68,6 +70,7 @@ class _MemoryUnitOfWork:
     ) -> None:
         try:
             if exc_type is None:
+                self._coordination.commit()
                 self._store._apply(self._subs, self._events, self._outbox, self._idem, self._holds)
         finally:
             self._store._lock.release()
@@ -115,7 +118,8 @@ class _MemoryUnitOfWork:
     def due(self, now: dt.datetime, limit: int) -> list[str]:
         due = [(when, s.id) for s in self._all_subscriptions() if (when := due_at(s)) is not None]
         due.sort()  # earliest first; then by id, as the SQL stores do
-        return [sid for when, sid in due if when <= now][:limit]
+        waiting = self._coordination.backed_off
+        return [sid for when, sid in due if when <= now and not waiting(sid, now)][:limit]
 
     # outbox
     def _entry(self, entry_id: str) -> OutboxEntry | None:
@@ -133,6 +137,15 @@ class _MemoryUnitOfWork:
     def update_outbox(self, entry: OutboxEntry) -> None:
         if self._entry(entry.id) is not None:  # as an SQL UPDATE: only an entry there is
             self._outbox[entry.id] = entry
+            self._coordination.unclaim(entry.id)
+
+    def claim_outbox(
+        self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> OutboxEntry | None:
+        entry = self._entry(entry_id)
+        if entry is None or not _is_unsent(entry):
+            return None
+        return entry if self._coordination.claim(entry_id, owner, now, until) else None
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
         ids = dict.fromkeys(self._store._outbox_of.get(subscription_id, []))
@@ -156,6 +169,29 @@ class _MemoryUnitOfWork:
 
     def delete_alias_hold(self, alias: str) -> None:
         self._holds[alias] = _DELETED
+
+    def reserve_alias_hold(self, alias: str, account_id: str) -> bool:
+        hold = self.get_alias_hold(alias)
+        if hold is not None and hold.account_id != account_id:
+            return False
+        self.put_alias_hold(AliasHold(alias, account_id, None))
+        return True
+
+    def release_alias_hold(self, alias: str, account_id: str) -> None:
+        hold = self.get_alias_hold(alias)
+        if hold is not None and hold.account_id == account_id:
+            self.delete_alias_hold(alias)
+
+    # leases
+    def take_lease(
+        self, subscription_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> Lease | None:
+        return self._coordination.take_lease(subscription_id, owner, now, until)
+
+    def release_lease(
+        self, lease: Lease, *, failure: str | None = None, retry_at: dt.datetime | None = None
+    ) -> None:
+        self._coordination.release_lease(lease, failure, retry_at)
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
         aliases = dict.fromkeys(self._store._holds) | dict.fromkeys(self._holds)
@@ -201,6 +237,8 @@ class InMemoryStore:
         """The ids of the entries not sent yet (nor refused for good)."""
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold] = {}
+        self._coordination = Coordination()
+        """Leases, outbox claims and the notes of failed due work."""
 
     def unit_of_work(self) -> _MemoryUnitOfWork:
         """Open one transaction (a context manager: it commits when the block ends normally)."""

@@ -1,17 +1,16 @@
 """``PostgresStore``: several worker processes, on several machines, share one database.
 
-The same tables and documents as ``SQLiteStore``. Workers claim due work with
-``SELECT … FOR UPDATE SKIP LOCKED`` and a lease: ``run_due`` in one worker never picks a
-subscription another worker claimed less than ``lease`` ago, so no step runs twice while both are
-alive, and a worker that died releases its claims when the lease ends. Every save still checks
-the subscription's version, so two writers can never both record a step.
+The same tables and documents as ``SQLiteStore``. Whoever drives a subscription (a command, a
+``run_due`` item in any worker) first takes its lease, in one atomic statement, and messages
+are claimed before they are sent: no two drivers run one subscription's steps at once, and a
+driver that died lets go when its lease ends. Every save still checks the subscription's
+version, so two writers can never both record a step.
 
 Needs the ``postgres`` extra (``pip install 'reseller-plans[postgres]'``, psycopg 3).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import threading
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1
+from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1, schema_v2
 from reseller_plans.stores.sql_store import SQLStore
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
@@ -33,21 +32,15 @@ MIGRATIONS: tuple[str, ...] = (
         sequence="BIGSERIAL PRIMARY KEY",
         subscription_extras="claimed_until TEXT, seq BIGSERIAL NOT NULL,",
     ),
+    # 2: leases, the notes of failed due work, outbox claims (claimed_until above is unused
+    # since: a lease per subscription replaced the claim of due work)
+    schema_v2(),
 )
 """Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
 
 POSTGRES = Dialect(
     marker="%s",
     insertion_order="seq",
-    claim_due=(
-        "UPDATE subscriptions SET claimed_until = ? WHERE id IN ("
-        " SELECT id FROM subscriptions"
-        " WHERE due_at IS NOT NULL AND due_at <= ?"
-        " AND (claimed_until IS NULL OR claimed_until <= ?)"
-        " ORDER BY due_at, id LIMIT ? FOR UPDATE SKIP LOCKED)"
-        " RETURNING id"
-    ),
-    claim_params=lambda now, lease_until, limit: (lease_until, now, now, limit),
     is_integrity_error=lambda exc: isinstance(exc, psycopg.errors.UniqueViolation),
 )
 
@@ -64,7 +57,6 @@ class PostgresStore(SQLStore):
         connection: the host application's own psycopg connection (not in autocommit mode).
         schema: the database schema that holds the tables (created if missing); the default
             is the connection's ``search_path``.
-        lease: how long a claim on due work lasts.
 
     Raises:
         InvalidInput: a malformed schema name, or a database newer than this library.
@@ -76,20 +68,16 @@ class PostgresStore(SQLStore):
         *,
         connection: psycopg.Connection[Any] | None = None,
         schema: str | None = None,
-        lease: dt.timedelta = dt.timedelta(minutes=1),
     ) -> None:
         if connection is None and not dsn:
             raise InvalidInput("PostgresStore needs a dsn or a connection")
         if schema is not None and not _SCHEMA_NAME.match(schema):
             raise InvalidInput(f"not a plain schema name: {schema!r}")
-        if lease <= dt.timedelta(0):
-            raise InvalidInput("the lease must be positive")
         super().__init__()
         self._owned = connection is None
         self._db: psycopg.Connection[Any] = connection or psycopg.connect(dsn or "")
         self._lock = threading.RLock()
         self.schema = schema
-        self.lease = lease
         if schema is not None:
             with self._db.transaction():
                 self._db.execute(
@@ -136,7 +124,7 @@ class PostgresStore(SQLStore):
         """One transaction; rolled back if the block raises. Listeners see its events after the
         commit."""
         with self._lock:
-            uow = SQLUnitOfWork(self._execute, POSTGRES, self.lease)
+            uow = SQLUnitOfWork(self._execute, POSTGRES)
             with self._db.transaction():
                 yield uow
             self._committed(uow)

@@ -17,7 +17,7 @@ from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.schedule import due_at
 from reseller_plans.domain.subscription import Subscription
-from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.ports import AliasHold, IdempotencyRecord, Lease, OutboxEntry
 from reseller_plans.stores.codec import (
     dumps_event,
     dumps_subscription,
@@ -27,7 +27,7 @@ from reseller_plans.stores.codec import (
     outbox_to_row,
 )
 
-__all__ = ["Dialect", "SQLUnitOfWork", "schema_v1", "utc_text"]
+__all__ = ["DUE", "Dialect", "SQLUnitOfWork", "schema_v1", "schema_v2", "utc_text"]
 
 
 def schema_v1(*, sequence: str, subscription_extras: str = "") -> str:
@@ -103,6 +103,30 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
+def schema_v2() -> str:
+    """Leases (with the notes of failed due work) and outbox claims: one owner at a time."""
+    return """
+    CREATE TABLE leases (
+        subscription_id TEXT PRIMARY KEY,
+        owner TEXT,
+        generation INTEGER NOT NULL,
+        until TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        retry_at TEXT
+    );
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN claimed_until TEXT
+    """
+
+
+DUE = (
+    "SELECT s.id FROM subscriptions s LEFT JOIN leases l ON l.subscription_id = s.id"
+    " WHERE s.due_at IS NOT NULL AND s.due_at <= ? AND (l.retry_at IS NULL OR l.retry_at <= ?)"
+    " ORDER BY s.due_at, s.id LIMIT ?"
+)
+"""The ids of due subscriptions, earliest first, less those whose due work failed lately."""
+
 Execute = Callable[[str, Sequence[Any]], Cursor]
 
 
@@ -113,16 +137,11 @@ class Dialect:
     Attributes:
         marker: the parameter marker (``?`` or ``%s``); our SQL is written with ``?``.
         insertion_order: the column that orders rows by insertion.
-        claim_due: the statement that selects (and, where several workers share the database,
-            claims) the ids of due subscriptions.
-        claim_params: its parameters from (now, lease end, limit), times as UTC text.
         is_integrity_error: tells a uniqueness violation from other errors.
     """
 
     marker: str
     insertion_order: str
-    claim_due: str
-    claim_params: Callable[[str, str, int], tuple[Any, ...]]
     is_integrity_error: Callable[[BaseException], bool]
 
 
@@ -139,10 +158,9 @@ def _due_text(sub: Subscription) -> str | None:
 class SQLUnitOfWork:
     """One transaction over the SQL tables (the store opens and closes the transaction)."""
 
-    def __init__(self, execute: Execute, dialect: Dialect, lease: dt.timedelta) -> None:
+    def __init__(self, execute: Execute, dialect: Dialect) -> None:
         self._execute = execute
         self._dialect = dialect
-        self._lease = lease
         self.written: list[Event] = []
         """The events this transaction appended, in order (for the store's listeners)."""
 
@@ -229,8 +247,8 @@ class SQLUnitOfWork:
         return [loads_event(row[0]) for row in rows]
 
     def due(self, now: dt.datetime, limit: int) -> list[str]:
-        params = self._dialect.claim_params(utc_text(now), utc_text(now + self._lease), limit)
-        return [row[0] for row in self._run(self._dialect.claim_due, params).fetchall()]
+        at = utc_text(now)
+        return [row[0] for row in self._run(DUE, (at, at, limit)).fetchall()]
 
     def add_outbox(self, entry: OutboxEntry) -> None:
         row = outbox_to_row(entry)
@@ -254,8 +272,8 @@ class SQLUnitOfWork:
     def update_outbox(self, entry: OutboxEntry) -> None:
         row = outbox_to_row(entry)
         self._run(
-            "UPDATE outbox SET sent_at = ?, attempts = ?, last_error = ?, failed_permanently = ?"
-            " WHERE id = ?",
+            "UPDATE outbox SET sent_at = ?, attempts = ?, last_error = ?, failed_permanently = ?,"
+            " claimed_by = NULL, claimed_until = NULL WHERE id = ?",
             (
                 row["sent_at"],
                 row["attempts"],
@@ -308,6 +326,66 @@ class SQLUnitOfWork:
 
     def delete_alias_hold(self, alias: str) -> None:
         self._run("DELETE FROM alias_holds WHERE alias = ?", (alias,))
+
+    def claim_outbox(
+        self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> OutboxEntry | None:
+        cursor = self._run(
+            "UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?"
+            " AND sent_at IS NULL AND failed_permanently = 0"
+            " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)",
+            (owner, utc_text(until), entry_id, utc_text(now), owner),
+        )
+        if cursor.rowcount != 1:
+            return None
+        entries = self._outbox("id = ?", (entry_id,))
+        return entries[0] if entries else None
+
+    def reserve_alias_hold(self, alias: str, account_id: str) -> bool:
+        row = self._run(
+            "INSERT INTO alias_holds (alias, account_id, until) VALUES (?, ?, NULL)"
+            " ON CONFLICT (alias) DO UPDATE SET until = NULL"
+            " WHERE alias_holds.account_id = excluded.account_id RETURNING account_id",
+            (alias, account_id),
+        ).fetchone()
+        return row is not None
+
+    def release_alias_hold(self, alias: str, account_id: str) -> None:
+        self._run("DELETE FROM alias_holds WHERE alias = ? AND account_id = ?", (alias, account_id))
+
+    def take_lease(
+        self, subscription_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> Lease | None:
+        # One statement, so that two drivers racing for it cannot both win.
+        row = self._run(
+            "INSERT INTO leases (subscription_id, owner, generation, until) VALUES (?, ?, 1, ?)"
+            " ON CONFLICT (subscription_id) DO UPDATE SET"
+            " generation = CASE WHEN leases.owner = excluded.owner THEN leases.generation"
+            " ELSE leases.generation + 1 END,"
+            " owner = excluded.owner, until = excluded.until"
+            " WHERE leases.owner IS NULL OR leases.owner = excluded.owner"
+            " OR leases.until IS NULL OR leases.until <= ?"
+            " RETURNING generation",
+            (subscription_id, owner, utc_text(until), utc_text(now)),
+        ).fetchone()
+        return None if row is None else Lease(subscription_id, owner, int(row[0]), until)
+
+    def release_lease(
+        self, lease: Lease, *, failure: str | None = None, retry_at: dt.datetime | None = None
+    ) -> None:
+        key = (lease.subscription_id, lease.owner, lease.generation)
+        if failure is None:
+            self._run(
+                "DELETE FROM leases WHERE subscription_id = ? AND owner = ? AND generation = ?",
+                key,
+            )
+            return
+        self._run(
+            "UPDATE leases SET owner = NULL, until = NULL, failures = failures + 1,"
+            " last_error = ?, retry_at = ? WHERE subscription_id = ? AND owner = ?"
+            " AND generation = ?",
+            (failure, None if retry_at is None else utc_text(retry_at), *key),
+        )
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
         rows = self._run(

@@ -8,7 +8,6 @@ live subscription per account) and when it is next due (``run_due`` reads an ind
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import sqlite3
 import threading
@@ -16,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1
+from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1, schema_v2
 from reseller_plans.stores.sql_store import SQLStore
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -24,6 +23,8 @@ __all__ = ["MIGRATIONS", "SQLiteStore"]
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
     schema_v1(sequence="INTEGER PRIMARY KEY AUTOINCREMENT"),
+    # 2: leases, the notes of failed due work, outbox claims
+    schema_v2(),
 )
 """Forward migrations; the database's ``user_version`` says how many have run."""
 
@@ -31,12 +32,6 @@ MIGRATIONS: tuple[str, ...] = (
 SQLITE = Dialect(
     marker="?",
     insertion_order="rowid",
-    # One writer at a time (BEGIN IMMEDIATE): no claim needed, the version check suffices.
-    claim_due=(
-        "SELECT id FROM subscriptions WHERE due_at IS NOT NULL AND due_at <= ?"
-        " ORDER BY due_at, id LIMIT ?"
-    ),
-    claim_params=lambda now, lease_until, limit: (now, limit),
     is_integrity_error=lambda exc: isinstance(exc, sqlite3.IntegrityError),
 )
 
@@ -113,7 +108,7 @@ class SQLiteStore(SQLStore):
         Listeners see its events after the commit."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            uow = SQLUnitOfWork(self._db.execute, SQLITE, dt.timedelta(0))
+            uow = SQLUnitOfWork(self._db.execute, SQLITE)
             try:
                 yield uow
             except BaseException:

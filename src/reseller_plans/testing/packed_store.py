@@ -32,6 +32,7 @@ from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.schedule import due_at
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.stores.coordination import Coordination
 from reseller_plans.testing.packed_unit_of_work import PackedUnitOfWork, is_unsent
 from reseller_plans.testing.packing import (
     append_entry,
@@ -71,6 +72,7 @@ class PackedStore:
             committed (:meth:`add_listener`); each subscription's history is kept either way.
         """
         self._keep_sent_context = keep_sent_context
+        self._coordination = Coordination()
         self._lock = threading.RLock()
         self._listeners: list[Callable[[list[Event]], object]] = []
         self._event_count = 0

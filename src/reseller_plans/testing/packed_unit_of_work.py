@@ -19,7 +19,7 @@ from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.schedule import is_due
 from reseller_plans.domain.subscription import Subscription
-from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.ports import AliasHold, IdempotencyRecord, Lease, OutboxEntry
 from reseller_plans.testing.packing import pack_events, unpack_events
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ def is_unsent(entry: OutboxEntry) -> bool:
 class PackedUnitOfWork:
     """One transaction over a ``PackedStore`` (the ``UnitOfWork`` port)."""
 
-    __slots__ = ("dirty", "events", "holds", "idem", "outbox", "store", "subs")
+    __slots__ = ("coordination", "dirty", "events", "holds", "idem", "outbox", "store", "subs")
 
     def __init__(self, store: PackedStore) -> None:
         self.store = store
@@ -51,6 +51,7 @@ class PackedUnitOfWork:
         self.outbox: dict[str, OutboxEntry] = {}
         self.idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self.holds: dict[str, AliasHold | object] = {}
+        self.coordination = store._coordination.begin()
 
     def __enter__(self) -> PackedUnitOfWork:
         self.store._lock.acquire()
@@ -63,8 +64,10 @@ class PackedUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            if exc_type is None and self.dirty:
-                self._commit()
+            if exc_type is None:
+                self.coordination.commit()
+                if self.dirty:
+                    self._commit()
         finally:
             self.store._lock.release()
 
@@ -113,6 +116,10 @@ class PackedUnitOfWork:
         return committed + staged
 
     def due(self, now: dt.datetime, limit: int) -> list[str]:
+        waiting = self.coordination.backed_off
+        return [sid for sid in self._due(now, limit * 2 + 8) if not waiting(sid, now)][:limit]
+
+    def _due(self, now: dt.datetime, limit: int) -> list[str]:
         store = self.store
         staged = self.subs
         due: list[str] = []
@@ -156,6 +163,7 @@ class PackedUnitOfWork:
     def update_outbox(self, entry: OutboxEntry) -> None:
         self.dirty = True
         self.outbox[entry.id] = entry
+        self.coordination.unclaim(entry.id)
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
         store, staged = self.store, self.outbox
@@ -191,6 +199,36 @@ class PackedUnitOfWork:
     def delete_alias_hold(self, alias: str) -> None:
         self.dirty = True
         self.holds[alias] = DELETED
+
+    def reserve_alias_hold(self, alias: str, account_id: str) -> bool:
+        hold = self.get_alias_hold(alias)
+        if hold is not None and hold.account_id != account_id:
+            return False
+        self.put_alias_hold(AliasHold(alias, account_id, None))
+        return True
+
+    def release_alias_hold(self, alias: str, account_id: str) -> None:
+        hold = self.get_alias_hold(alias)
+        if hold is not None and hold.account_id == account_id:
+            self.delete_alias_hold(alias)
+
+    def take_lease(
+        self, subscription_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> Lease | None:
+        return self.coordination.take_lease(subscription_id, owner, now, until)
+
+    def release_lease(
+        self, lease: Lease, *, failure: str | None = None, retry_at: dt.datetime | None = None
+    ) -> None:
+        self.coordination.release_lease(lease, failure, retry_at)
+
+    def claim_outbox(
+        self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> OutboxEntry | None:
+        entry = self.outbox.get(entry_id) or self.store._unsent.get(entry_id)
+        if entry is None or not is_unsent(entry):
+            return None
+        return entry if self.coordination.claim(entry_id, owner, now, until) else None
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
         expiries = self.store._expiries
