@@ -142,3 +142,28 @@ def test_run_due_dates_the_email_of_what_it_applies_at_the_instant_it_was_given(
 
     changed = [e for e in world.plans.outbox(sub.id) if e.kind is MessageKind.PLAN_CHANGED]
     assert [e.context["effective_at"] for e in changed] == [f"{later.day} {later:%B %Y}"]
+
+
+def test_the_two_releases_of_an_undone_activation_carry_different_idempotency_keys(
+    world: World,
+) -> None:
+    world.reseller("3542")
+    world.faults.fail("storefront.activate_storefront", permanent=True)
+    keys: list[str] = []
+    real_release = world.storefront.release_alias
+
+    def release(
+        alias: StorefrontAlias, *, account_id: str, idempotency_key: str | None = None
+    ) -> None:
+        keys.append(idempotency_key or "")
+        real_release(alias, account_id=account_id, idempotency_key=idempotency_key)
+
+    world.storefront.release_alias = release  # type: ignore[method-assign]
+
+    failed = world.plans.upgrade("3542", Plan.FREE, actor=world.disti, alias="shop-a")
+
+    assert failed.status.value == "failed"
+    assert len(keys) == 2
+    assert keys[0] != keys[1]
+    assert keys[0].endswith(":release_alias:undo")
+    assert keys[1].endswith(":release_alias:undo-2")

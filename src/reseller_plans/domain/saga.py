@@ -56,6 +56,7 @@ __all__ = [
     "next_step",
     "record",
     "start",
+    "undo_steps",
     "with_alias_steps",
 ]
 
@@ -226,6 +227,11 @@ def _compensations(op: Operation) -> list[StepAction]:
     return [
         a for i in reversed(range(op.done)) for a in _compensation(op.steps[i], op.previous_plan)
     ]
+
+
+def undo_steps(op: Operation) -> list[StepAction]:
+    """The compensations of the operation's done steps, in the order they run."""
+    return _compensations(op)
 
 
 def next_step(sub: Subscription) -> SagaStep | None:

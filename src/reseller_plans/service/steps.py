@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import attrs
 
+from reseller_plans.domain import saga
 from reseller_plans.domain.errors import PermanentBackendError
 from reseller_plans.domain.saga import SagaStep
 from reseller_plans.domain.subscription import Channel, StepAction, Subscription
@@ -42,10 +43,19 @@ class PortCall:
 
 
 def idempotency_key(sub: Subscription, step: SagaStep) -> str:
-    """The key of the step's write: the same for every attempt, another for its undo."""
+    """The key of the step's write: the same for every attempt, another for its undo.
+
+    An undo that runs the same action twice (an activation gives its alias back after the
+    hold's undo and again after the order's) keys the second ``undo-2``, so that a backend that
+    remembers keys does not take it for a repeat of the first.
+    """
     op = sub.operation
     root = op.id if op else sub.id
-    return f"{root}:{step.action.value}:{'undo' if step.compensation else 'do'}"
+    if not step.compensation:
+        return f"{root}:{step.action.value}:do"
+    earlier = 0 if op is None else saga.undo_steps(op)[: op.undone].count(step.action)
+    suffix = "" if earlier == 0 else f"-{earlier + 1}"
+    return f"{root}:{step.action.value}:undo{suffix}"
 
 
 def platform_id(result: object) -> str | None:
