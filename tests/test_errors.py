@@ -29,6 +29,7 @@ from reseller_plans import (
     TransientBackendError,
 )
 from reseller_plans.domain import errors
+from reseller_plans.domain.errors import OutcomeUnknown
 
 # The tree drawn in the docstring of reseller_plans/domain/errors.py: (error, its parent).
 TREE = [
@@ -45,6 +46,7 @@ TREE = [
     (TransientBackendError, BackendError),
     (PermanentBackendError, BackendError),
     (ConcurrentUpdate, TransientBackendError),
+    (OutcomeUnknown, TransientBackendError),
 ]
 
 

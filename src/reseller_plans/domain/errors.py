@@ -14,7 +14,8 @@ Catch at exactly the level you mean::
     ├── NotFound (also LookupError)        no such account, subscription or object
     └── BackendError                       an outside system (BSS, Storefront, mail) failed
         ├── TransientBackendError          worth retrying later (timeouts, 429, 5xx)
-        │   └── ConcurrentUpdate           another worker changed the object first
+        │   ├── ConcurrentUpdate           another worker changed the object first
+        │   └── OutcomeUnknown             a write was sent, its answer unreadable: maybe done
         └── PermanentBackendError          retrying will not help (most 4xx, 5xx SMTP replies)
 
 Every error renders a message a person can act on. ``BackendError`` carries the HTTP status,
@@ -40,6 +41,7 @@ __all__ = [
     "InvalidInput",
     "NotEligible",
     "NotFound",
+    "OutcomeUnknown",
     "PermanentBackendError",
     "ResellerPlansError",
     "TransientBackendError",
@@ -172,7 +174,15 @@ class BackendError(ResellerPlansError):
 
 
 class TransientBackendError(BackendError):
-    """A failure worth retrying later: timeouts, connection errors, 429, 5xx, rate limits."""
+    """A failure worth retrying later: timeouts, connection errors, 429, 5xx, rate limits.
+
+    Attributes:
+        retries_exhausted: True when the layer that raised it has already spent its retries
+            (the HTTP clients, under their deadline): a caller above it should not retry it at
+            once, only later (a saga step then waits for ``retry`` or ``run_due``).
+    """
+
+    retries_exhausted: bool = False
 
 
 class PermanentBackendError(BackendError):
@@ -181,3 +191,13 @@ class PermanentBackendError(BackendError):
 
 class ConcurrentUpdate(TransientBackendError):
     """Another worker changed the subscription since it was read; read it again and retry."""
+
+
+class OutcomeUnknown(TransientBackendError):
+    """A write was sent but its answer could not be read, so it may have acted.
+
+    Raised for a connection reset or a timeout after the request was sent, and for a success
+    whose body is not what the write answers (not JSON, or the wrong shape). Retrying with the
+    same idempotency key is safe; a saga counts the step as maybe done, so a compensation
+    undoes it too.
+    """
