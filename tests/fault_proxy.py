@@ -17,10 +17,10 @@ timeout            no answer until the client's read timeout                    
 403_retry_after    403 with ``Retry-After: 1``                                  no
 403_remaining      403 with ``X-RateLimit-Remaining: 0``                        no
 500, 503           a server error                                               no
-malformed_json     200, ``application/json``, a body that is not JSON           no
-wrong_shape        200 with a JSON array where an object is due                 no
+malformed_json     the emulator acts; 200, ``application/json``, a body not JSON   yes
+wrong_shape        the emulator acts; 200 with a JSON array, not an object       yes
 400, 404           a refusal, no such object                                    no
-acted_garbled      the emulator acts, the client gets a garbled 200             yes
+acted_garbled      the emulator acts; its own answer, cut off mid-body           yes
 =================  ===========================================================  ============
 """
 
@@ -37,7 +37,7 @@ FAULTS = (
     "403_retry_after", "403_remaining", "500", "503", "malformed_json", "wrong_shape", "400",
     "404", "acted_garbled",
 )  # fmt: skip
-FORWARDED = frozenset({"reset_after", "acted_garbled"})
+FORWARDED = frozenset({"reset_after", "malformed_json", "wrong_shape", "acted_garbled"})
 _GARBLED = b"{'not': json"
 _CANNED: dict[str, tuple[int, dict[str, str], bytes]] = {
     "429_retry_after": (429, {"Retry-After": "1"}, b'{"message": "slow down"}'),
@@ -174,9 +174,12 @@ class FaultProxy:
         elif fault == "timeout":
             self._stop.wait(self.hang)
         elif fault == "acted_garbled":
-            self._forward(head, body)
-            conn.sendall(_response(200, {}, _GARBLED))
+            answer = self._forward(head, body)
+            _, _, content = answer.partition(b"\r\n\r\n")
+            conn.sendall(_response(200, {}, content[: len(content) // 2] or _GARBLED))
         else:
+            if fault in FORWARDED:  # a 2xx says it acted: let it have
+                self._forward(head, body)
             status, headers, content = _CANNED[fault]
             conn.sendall(_response(status, headers, content))
 

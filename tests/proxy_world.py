@@ -58,8 +58,7 @@ class World:
 
     def reset(self) -> None:
         """A fresh demo platform and no faults."""
-        self.server.emulator.state = EmulatorState.demo()
-        self.server.emulator.clear_scripted_faults()
+        self.server.emulator.reset()
         self.proxy.clear()
 
 
