@@ -30,6 +30,7 @@ from reseller_plans import (
     TransientBackendError,
 )
 from reseller_plans.domain import errors
+from reseller_plans.domain.errors import OutcomeUnknown
 
 # The tree drawn in the docstring of reseller_plans/domain/errors.py: (error, its parent).
 TREE = [
@@ -47,6 +48,7 @@ TREE = [
     (PermanentBackendError, BackendError),
     (ConcurrentUpdate, TransientBackendError),
     (SubscriptionBusy, ConcurrentUpdate),
+    (OutcomeUnknown, TransientBackendError),
 ]
 
 

@@ -16,7 +16,8 @@ def test_public_names_are_pinned() -> None:
     assert set(reseller_plans.http.__all__) == {
         "IDEMPOTENCY_HEADER", "RETRYABLE_STATUSES", "ApiKeyAuth", "AuthenticationFailed",
         "Authenticator", "BackendClient", "BackendForbidden", "BackendNotFound",
-        "MalformedResponse", "Payload", "RateLimitDetector", "Reply", "RetryPolicy", "Timeouts",
+        "MalformedResponse", "OutcomeUnknown", "Payload", "RateLimitDetector", "Reply",
+        "RetryPolicy", "Timeouts",
         "error_for_response", "parse_retry_after", "path_segment",
     }  # fmt: skip
     assert set(reseller_plans.bss.__all__) == {

@@ -149,6 +149,10 @@ class BSSClient(BackendAdapter):
             NotFound: this BSS's organization is another one.
             BackendError: the BSS failed; ``MalformedResponse`` for an unreadable profile.
         """
+        with self.backend.deadline.scope():  # the organization and the catalog, one deadline
+            return self._distributor(distributor_id)
+
+    def _distributor(self, distributor_id: str) -> DistributorProfile:
         wire = self.wire
         org = self.backend.get_payload(wire.organization_route)
         org_id = org.text(wire.organization_id_member)
@@ -369,6 +373,17 @@ class BSSClient(BackendAdapter):
             Forbidden: the API user may not order (``api_user_plan`` says why).
             BackendError: the BSS refused or failed.
         """
+        with self.backend.deadline.scope():  # three writes, one deadline
+            return self._order(account_id, product_id, alias, billing_cycle, idempotency_key)
+
+    def _order(
+        self,
+        account_id: str,
+        product_id: str,
+        alias: StorefrontAlias | None,
+        billing_cycle: BillingCycle,
+        idempotency_key: str,
+    ) -> PlanOrder:
         wire = self.wire
         cycle = wire.billing_cycles.get(billing_cycle)
         if cycle is None:
@@ -500,15 +515,16 @@ class BSSClient(BackendAdapter):
         self, subscription_id: str, action: str, done: tuple[str, ...], idempotency_key: str
     ) -> None:
         route = f"{self.wire.subscriptions_route}/{path_segment(subscription_id)}/{action}"
-        try:
-            self.backend.request("POST", route, json_body={}, idempotency_key=idempotency_key)
-        except PermanentBackendError as refused:
-            if refused.status not in (400, 409):
-                raise
-            # Already in the target state (a repeat with another key)? Then it is done.
-            status = self.get_subscription(subscription_id).status.strip().lower()
-            if status not in {s.lower() for s in done}:
-                raise
+        with self.backend.deadline.scope():  # the write and its read-back, one deadline
+            try:
+                self.backend.request("POST", route, json_body={}, idempotency_key=idempotency_key)
+            except PermanentBackendError as refused:
+                if refused.status not in (400, 409):
+                    raise
+                # Already in the target state (a repeat with another key)? Then it is done.
+                status = self.get_subscription(subscription_id).status.strip().lower()
+                if status not in {s.lower() for s in done}:
+                    raise
 
     # -- the Reseller Plan license ------------------------------------------------------------
 

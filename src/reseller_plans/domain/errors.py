@@ -14,8 +14,9 @@ Catch at exactly the level you mean::
     ├── NotFound (also LookupError)        no such account, subscription or object
     └── BackendError                       an outside system (BSS, Storefront, mail) failed
         ├── TransientBackendError          worth retrying later (timeouts, 429, 5xx)
-        │   └── ConcurrentUpdate           another worker changed the object first
-        │       └── SubscriptionBusy       another driver holds the subscription now
+        │   ├── ConcurrentUpdate           another worker changed the object first
+        │   │   └── SubscriptionBusy       another driver holds the subscription now
+        │   └── OutcomeUnknown             a write was sent, its answer unreadable: maybe done
         └── PermanentBackendError          retrying will not help (most 4xx, 5xx SMTP replies)
 
 Every error renders a message a person can act on. ``BackendError`` carries the HTTP status,
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidInput",
     "NotEligible",
     "NotFound",
+    "OutcomeUnknown",
     "PermanentBackendError",
     "ResellerPlansError",
     "SubscriptionBusy",
@@ -174,7 +176,15 @@ class BackendError(ResellerPlansError):
 
 
 class TransientBackendError(BackendError):
-    """A failure worth retrying later: timeouts, connection errors, 429, 5xx, rate limits."""
+    """A failure worth retrying later: timeouts, connection errors, 429, 5xx, rate limits.
+
+    Attributes:
+        retries_exhausted: True when the layer that raised it has already spent its retries
+            (the HTTP clients, under their deadline): a caller above it should not retry it at
+            once, only later (a saga step then waits for ``retry`` or ``run_due``).
+    """
+
+    retries_exhausted: bool = False
 
 
 class PermanentBackendError(BackendError):
@@ -196,3 +206,13 @@ class SubscriptionBusy(ConcurrentUpdate):
             "nothing was changed, try again shortly"
         )
         self.subscription_id = subscription_id
+
+
+class OutcomeUnknown(TransientBackendError):
+    """A write was sent but its answer could not be read, so it may have acted.
+
+    Raised for a connection reset or a timeout after the request was sent, and for a success
+    whose body is not what the write answers (not JSON, or the wrong shape). Retrying with the
+    same idempotency key is safe; a saga counts the step as maybe done, so a compensation
+    undoes it too.
+    """

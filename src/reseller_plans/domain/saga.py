@@ -10,6 +10,11 @@ where to resume.
   applied (``reseller_plans.domain.lifecycle``) and the operation cleared.
 - **Transient failure** (the driver's retry budget is spent): the operation waits, its sync status
   failed, until ``retry`` resumes it at the same step.
+- **Unknown outcome** (a write whose answer was unreadable): the step counts as *maybe done*.
+  In a compensable operation it is counted done and the operation compensates at once, its own
+  undo included (an undo treats "not found" as done, so undoing a write that never happened is
+  harmless). A compensation step, or a step of a cancellation, whose outcome is unknown waits
+  for ``retry`` like a transient failure: repeating it with the same idempotency key is safe.
 - **Permanent failure**: a compensable operation runs the compensations of its done steps in
   reverse order (deactivate storefront, revoke license, cancel the platform order, …) and ends
   failed, leaving the reseller on its previous plan; an activation's subscription becomes
@@ -110,11 +115,13 @@ class OutcomeKind(enum.Enum):
     DONE = "done"
     TRANSIENT = "transient"
     PERMANENT = "permanent"
+    UNKNOWN = "unknown"
 
 
 @attrs.frozen
 class Outcome:
-    """How a step went. Build with :meth:`done`, :meth:`transient` or :meth:`permanent`."""
+    """How a step went. Build with :meth:`done`, :meth:`transient`, :meth:`permanent` or
+    :meth:`unknown`."""
 
     kind: OutcomeKind
     reason: str = ""
@@ -131,6 +138,11 @@ class Outcome:
     @classmethod
     def permanent(cls, reason: str) -> Outcome:
         return cls(OutcomeKind.PERMANENT, reason)
+
+    @classmethod
+    def unknown(cls, reason: str) -> Outcome:
+        """The step's write may have acted (its answer was unreadable): maybe done."""
+        return cls(OutcomeKind.UNKNOWN, reason)
 
 
 @attrs.frozen
@@ -319,6 +331,9 @@ def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) ->
     must_wait = (
         outcome.kind is OutcomeKind.TRANSIENT or step.compensation or op.kind not in COMPENSABLE
     )
+    if outcome.kind is OutcomeKind.UNKNOWN and not must_wait:
+        # Maybe done: count the step done, so that the compensation undoes it with the rest.
+        op = evolve(op, done=op.done + 1)
     if must_wait:
         # A failed undo step keeps the reason of the failure that started the undoing: that
         # is the reason the activation will end with (the event names the undo step's own).

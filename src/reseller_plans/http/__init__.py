@@ -2,10 +2,12 @@
 
 Only this package, the adapters (``reseller_plans.bss``, ``reseller_plans.storefront``) and the
 emulator (``reseller_plans.testing.emulator``) import httpx. Public signatures speak in our own
-types: :class:`RetryPolicy`, :class:`Timeouts`, and the typed errors below, all of them in the
+types: :class:`RetryPolicy` (with the call ``deadline``), :class:`Timeouts`, and the typed
+errors below (:class:`OutcomeUnknown` for a write that may have acted), all of them in the
 domain tree under ``ResellerPlansError``.
 """
 
+from reseller_plans.domain.errors import OutcomeUnknown
 from reseller_plans.http.client import (
     IDEMPOTENCY_HEADER,
     ApiKeyAuth,
@@ -40,6 +42,7 @@ __all__ = [
     "BackendForbidden",
     "BackendNotFound",
     "MalformedResponse",
+    "OutcomeUnknown",
     "Payload",
     "RateLimitDetector",
     "Reply",

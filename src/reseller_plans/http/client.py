@@ -11,9 +11,15 @@ Storefront adapters are thin layers over it). Per request it:
    every attempt;
 3. honours ``Retry-After`` (seconds or HTTP-date) up to the policy's cap, and beyond it fails at
    once with ``TransientBackendError`` carrying ``retry_after``;
-4. maps what is left into the domain error tree (``error_for_response``)
+4. keeps the whole call, attempts and waits included, inside ``RetryPolicy.deadline``
+   (:mod:`reseller_plans.http.deadline`), and marks every transient error it lets out
+   ``retries_exhausted``;
+5. raises :class:`~reseller_plans.domain.errors.OutcomeUnknown` for a write that may have acted
+   but whose answer was lost (a reset or read timeout after sending, on any attempt), and for a
+   write's 2xx that is not what it answers (:class:`Reply` knows it came from a write);
+6. maps what is left into the domain error tree (``error_for_response``)
    and never lets an ``httpx`` exception, a ``KeyError`` or a ``ValueError`` out;
-5. logs method, path, status, attempt and duration at DEBUG on ``reseller_plans.http``, redacted.
+7. logs method, path, status, attempt and duration at DEBUG on ``reseller_plans.http``, redacted.
 """
 
 from __future__ import annotations
@@ -29,7 +35,12 @@ import attrs
 import httpx
 import tenacity
 
-from reseller_plans.domain.errors import PermanentBackendError, TransientBackendError
+from reseller_plans.domain.errors import (
+    OutcomeUnknown,
+    PermanentBackendError,
+    TransientBackendError,
+)
+from reseller_plans.http.deadline import CallDeadline
 from reseller_plans.http.errors import (
     MalformedResponse,
     error_for_response,
@@ -167,12 +178,15 @@ class Reply:
         headers: the response headers (case-insensitive).
         content: the body.
         context: ``"<service> <METHOD> <path>"``, for messages.
+        write: the reply answers a write: a body we cannot read is ``OutcomeUnknown`` (the
+            write may have acted), not ``MalformedResponse``.
     """
 
     status: int
     headers: Mapping[str, str] = attrs.field(repr=False)
     content: bytes = attrs.field(repr=False)
     context: str
+    write: bool = False
 
     @property
     def request_id(self) -> str | None:
@@ -187,6 +201,7 @@ class Reply:
 
         Raises:
             MalformedResponse: the content type is not JSON, the body is empty or not valid JSON.
+            OutcomeUnknown: the same, in the reply to a write.
         """
         content_type = self.headers.get("content-type", "")
         media = content_type.split(";", 1)[0].strip().lower()
@@ -206,12 +221,14 @@ class Reply:
             The :class:`Payload`.
 
         Raises:
-            MalformedResponse: not JSON, or not a JSON object.
+            MalformedResponse: not JSON, or not a JSON object (``OutcomeUnknown`` for a write).
         """
-        return Payload(self.json(), self.context, headers=self.headers, status=self.status)
+        return Payload(self.json(), self.context, headers=self.headers, status=self.status,
+                       write=self.write)  # fmt: skip
 
-    def _malformed(self, what: str) -> MalformedResponse:
-        return MalformedResponse(
+    def _malformed(self, what: str) -> MalformedResponse | OutcomeUnknown:
+        cls = OutcomeUnknown if self.write else MalformedResponse
+        return cls(
             f"{self.context}: malformed response: {what}",
             status=self.status,
             request_id=self.request_id,
@@ -221,10 +238,11 @@ class Reply:
 class _Retry(Exception):
     """Inside the retry loop: this attempt failed in a way worth another attempt."""
 
-    def __init__(self, error: TransientBackendError, wait: float | None) -> None:
+    def __init__(self, error: TransientBackendError, wait: float | None, acted: bool) -> None:
         super().__init__(error.message)
         self.error = error
         self.wait = wait
+        self.acted = acted  # the request was sent and its answer lost: it may have acted
 
 
 _ApiUserPlanDetector = Callable[[Mapping[str, str], str], bool]
@@ -296,8 +314,10 @@ class BackendClient:
             )  # fmt: skip
             self._owns_client = True
             self._headers = {}
+        self.deadline = CallDeadline(self.retry.deadline, self.retry.monotonic)
         self._retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.retry.max_attempts),
+            stop=tenacity.stop_after_attempt(self.retry.max_attempts)
+            | _PastDeadline(self.deadline),
             wait=self._wait,
             retry=tenacity.retry_if_exception_type(_Retry),
             sleep=self.retry.sleep,
@@ -390,8 +410,11 @@ class BackendClient:
             The reply of the last attempt.
 
         Raises:
-            TransientBackendError: a retryable failure outlived the retries, or the backend
-                asked to wait longer than the policy's cap.
+            OutcomeUnknown: a write was sent and its answer lost on some attempt, and no later
+                attempt got an answer: it may have acted.
+            TransientBackendError: a retryable failure outlived the retries or the deadline, or
+                the backend asked to wait longer than the policy's cap
+                (``retries_exhausted`` is True).
             PermanentBackendError: refused; ``AuthenticationFailed``, ``BackendForbidden``,
                 ``BackendNotFound`` and ``MalformedResponse`` are the typed cases.
         """
@@ -406,8 +429,20 @@ class BackendClient:
             body["json"] = json_body
         if form is not None:
             body["data"] = form
+        write = method not in _READ_METHODS and not retry_unsafe
         call = _Call(method, url, _path_of(url, len(self._base)), params, body, extra,
-                     can_retry, authenticate, frozenset(accept))  # fmt: skip
+                     can_retry, authenticate, frozenset(accept), write)  # fmt: skip
+        acted = [False]
+        with self.deadline.scope():
+            try:
+                return self._retried(call, acted)
+            except TransientBackendError as error:
+                error.retries_exhausted = True
+                if acted[0] and not isinstance(error, OutcomeUnknown):
+                    raise _unknown(error) from error
+                raise
+
+    def _retried(self, call: _Call, acted: list[bool]) -> Reply:
         # The first attempt runs outside tenacity: most requests succeed at once, and copying
         # and entering the retry loop costs ~10-20 us per request (a third of our own work per
         # request). When the attempt asks for a retry, tenacity takes over with that failure as
@@ -416,17 +451,25 @@ class BackendClient:
             return self._attempt(call, 1)
         except _Retry as retry:
             first = retry
+            acted[0] = retry.acted
         retrying = self._retrying.copy()
+        number = 1
         try:
             for attempt in retrying:
                 with attempt:
                     number = attempt.retry_state.attempt_number
                     if number == 1:
                         raise first
-                    return self._attempt(call, number)
+                    try:
+                        return self._attempt(call, number)
+                    except _Retry as again:
+                        acted[0] = acted[0] or again.acted
+                        raise
         except _Retry as exhausted:
             error = exhausted.error
-            error.message = f"{error.message} (gave up after {self.retry.max_attempts} attempts)"
+            limit = self.retry.max_attempts
+            why = f"after {number} attempts" if number >= limit else "at the call's deadline"
+            error.message = f"{error.message} (gave up {why}, {self.deadline.seconds:g} s)"
             error.args = (error.message,)
             raise error from exhausted.__cause__
         # tenacity ends with a result or an exception: this line is never reached.
@@ -476,16 +519,20 @@ class BackendClient:
                 continue
             if 200 <= status < 300 or status in call.accept:
                 return Reply(status, response.headers, response.content,
-                             f"{self.service} {call.method} {call.path}")  # fmt: skip
+                             f"{self.service} {call.method} {call.path}", call.write)  # fmt: skip
             self._fail(call, response)
 
     def _send(
         self, call: _Call, headers: dict[str, str], attempt: int, started: float
     ) -> httpx.Response:
+        if self.deadline.remaining() <= 0:
+            message = f"{self.service} {call.method} {call.path}: the call's deadline passed"
+            raise _Retry(TransientBackendError(message), None, False)
         try:
             return self._client.request(
-                call.method, call.url, params=call.params, headers=headers, **call.body
-            )
+                call.method, call.url, params=call.params, headers=headers,
+                timeout=self.deadline.timeout(self._client.timeout), **call.body,
+            )  # fmt: skip
         except httpx.TimeoutException as exc:
             self._transport_failed(call, attempt, started, f"timed out ({type(exc).__name__})",
                                    exc, transient=True)  # fmt: skip
@@ -518,10 +565,12 @@ class BackendClient:
         message = f"{self.service} {call.method} {call.path}: {what}"
         if not transient:
             raise PermanentBackendError(message) from cause
+        # Sent, then the answer was lost: a write may have acted.
+        acted = call.write and isinstance(cause, _ANSWER_LOST)
         error = TransientBackendError(message)
         if not call.can_retry:
-            raise error from cause
-        raise _Retry(error, None) from cause
+            raise (_unknown(error) if acted else error) from cause
+        raise _Retry(error, None, acted) from cause
 
     def _fail(self, call: _Call, response: httpx.Response) -> NoReturn:
         status = response.status_code
@@ -538,7 +587,7 @@ class BackendClient:
             beyond_cap = retry_after is not None and retry_after > self.retry.max_retry_after
             if beyond_cap or not call.can_retry:
                 raise error
-            raise _Retry(error, retry_after)
+            raise _Retry(error, retry_after, False)
         is_write = call.method not in _READ_METHODS
         raise error_for_response(
             service=self.service, method=call.method, path=call.path, status=status,
@@ -565,6 +614,32 @@ class BackendClient:
                    state.attempt_number, failure)  # fmt: skip
 
 
+class _PastDeadline(tenacity.stop.stop_base):
+    """Stop when the next wait would end past the call's deadline (tenacity computes the wait
+    before it asks whether to stop, so that wait is never made)."""
+
+    def __init__(self, deadline: CallDeadline) -> None:
+        self._deadline = deadline
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return retry_state.upcoming_sleep >= self._deadline.remaining()
+
+
+# Raised once the request was written: the server may have received it and acted on it.
+_ANSWER_LOST = (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError)
+
+
+def _unknown(error: TransientBackendError) -> OutcomeUnknown:
+    """``error`` as an unknown outcome: the write may have acted."""
+    unknown = OutcomeUnknown(
+        f"{error.message}: the write was sent and its answer lost, so it may have acted",
+        status=error.status, request_id=error.request_id, body_excerpt=error.body_excerpt,
+        retry_after=error.retry_after,
+    )  # fmt: skip
+    unknown.retries_exhausted = True
+    return unknown
+
+
 def _path_of(url: str, base_length: int) -> str:
     """The path of ``url`` for messages and logs (no query: it may carry anything)."""
     path = url[base_length:] if url.startswith("/", base_length) else urlsplit(url).path
@@ -582,6 +657,7 @@ class _Call:
     can_retry: bool
     authenticate: bool
     accept: frozenset[int]
+    write: bool
 
 
 class BackendAdapter:
@@ -589,6 +665,13 @@ class BackendAdapter:
     closed, and serve as a context manager that closes it."""
 
     backend: BackendClient
+
+    @property
+    def deadline(self) -> float:
+        """The hard total of one call of this adapter, in seconds (``RetryPolicy.deadline``):
+        all attempts, reads and waits. A saga step makes one call, so a lease that outlasts
+        the longest adapter deadline (plus a margin) outlasts any step."""
+        return self.backend.deadline.seconds
 
     def close(self) -> None:
         """Close the connections (an injected ``httpx.Client`` is left to its owner)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+from reseller_plans.domain.errors import OutcomeUnknown
 from reseller_plans.http.errors import MalformedResponse, request_id_of
 
 __all__ = ["Payload", "wire_id"]
@@ -27,9 +28,11 @@ class Payload:
         context: what it is, for messages (``"BSS GET /api/accounts/7"``).
         headers: the response headers, to carry the request id into errors.
         status: the response status, carried into errors.
+        write: it answers a write: what we cannot read is ``OutcomeUnknown`` (it may have
+            acted), not ``MalformedResponse``.
     """
 
-    __slots__ = ("_data", "_headers", "context", "status")
+    __slots__ = ("_data", "_headers", "context", "status", "write")
 
     def __init__(
         self,
@@ -38,7 +41,9 @@ class Payload:
         *,
         headers: Mapping[str, str] | None = None,
         status: int | None = None,
+        write: bool = False,
     ) -> None:
+        self.write = write
         self.context = context
         self._headers = headers
         self.status = status
@@ -56,16 +61,17 @@ class Payload:
         """The underlying JSON object."""
         return self._data
 
-    def malformed(self, what: str) -> MalformedResponse:
+    def malformed(self, what: str) -> MalformedResponse | OutcomeUnknown:
         """An error saying what is wrong with this payload.
 
         Args:
             what: the problem in words.
 
         Returns:
-            The error (not raised).
+            The error (not raised): ``OutcomeUnknown`` for the answer to a write.
         """
-        return MalformedResponse(
+        cls = OutcomeUnknown if self.write else MalformedResponse
+        return cls(
             f"{self.context}: malformed response: {what}",
             status=self.status,
             request_id=self.request_id,
@@ -213,7 +219,8 @@ class Payload:
             if required:
                 raise self.malformed(f"member {name!r} is missing")
             return None
-        return Payload(value, f"{self.context} {name}", headers=self._headers, status=self.status)
+        return Payload(value, f"{self.context} {name}", headers=self._headers, status=self.status,
+                       write=self.write)  # fmt: skip
 
     def items(self, *names: str, required: bool = True) -> list[Payload]:
         """The first present member of ``names`` as a list of objects.
@@ -237,7 +244,7 @@ class Payload:
             raise self.malformed(f"member {name!r} should be a list, got {_kind(value)}")
         return [
             Payload(item, f"{self.context} {name}[{index}]", headers=self._headers,
-                    status=self.status)
+                    status=self.status, write=self.write)
             for index, item in enumerate(value)
         ]  # fmt: skip
 

@@ -48,14 +48,22 @@ class RetryPolicy:
     longer ``Retry-After`` is not waited for: the call fails at once with
     ``TransientBackendError`` carrying ``retry_after``.
 
+    ``deadline`` bounds one adapter call as a whole (see :mod:`reseller_plans.http.deadline`):
+    every attempt, token grant, read-back and wait. A wait that would end past it is not made;
+    the call gives up with the last error instead.
+
     Attributes:
         max_attempts: attempts in total, the first included (1 disables retries).
         initial_backoff: seconds before the first retry, before jitter.
         max_backoff: the longest backoff, before jitter.
         jitter: fraction of the backoff taken off at random (0 for none, 0.25 by default).
         max_retry_after: the longest ``Retry-After`` we honour, in seconds.
+        deadline: the hard total of one adapter call in seconds, all attempts, reads and
+            waits included (45 by default). A lease must outlast it.
         sleep: how to wait (``time.sleep``; tests pass a recorder).
         random: a source of floats in [0, 1) for the jitter (``random.random``).
+        monotonic: the clock the deadline is measured on (``time.monotonic``; a test whose
+            ``sleep`` is fake passes a clock that the fake sleep advances).
     """
 
     max_attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
@@ -63,8 +71,10 @@ class RetryPolicy:
     max_backoff: float = attrs.field(default=8.0, validator=_positive)
     jitter: float = attrs.field(default=0.25, validator=_fraction)
     max_retry_after: float = attrs.field(default=60.0, validator=_positive)
+    deadline: float = attrs.field(default=45.0, validator=_positive)
     sleep: Callable[[float], None] = attrs.field(default=time.sleep, repr=False)
     random: Callable[[], float] = attrs.field(default=_random.random, repr=False)
+    monotonic: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
 
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` when the server named no time.

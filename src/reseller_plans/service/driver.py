@@ -24,6 +24,7 @@ from reseller_plans.domain.effects import Audience, Effects, settle
 from reseller_plans.domain.errors import (
     ConcurrentUpdate,
     NotFound,
+    OutcomeUnknown,
     ResellerPlansError,
     TransientBackendError,
 )
@@ -170,11 +171,16 @@ class SagaDriver:
         for attempt in range(1, self.retry_budget + 1):
             try:
                 return self._attempt(sub, step, reads, now)
+            except OutcomeUnknown as exc:
+                logger.warning("%s of %s may have acted: %s", step.action.value, sub.id, exc)
+                return Outcome.unknown(str(exc)), Draft()
             except TransientBackendError as exc:
                 logger.info(
                     "%s of %s failed (attempt %d): %s", step.action.value, sub.id, attempt, exc
                 )
                 last = exc
+                if exc.retries_exhausted:
+                    break  # the adapter spent its retries under its deadline: wait for retry
             except ResellerPlansError as exc:
                 logger.warning("%s of %s failed for good: %s", step.action.value, sub.id, exc)
                 return Outcome.permanent(str(exc)), Draft()

@@ -245,7 +245,8 @@ class StorefrontClient(BackendAdapter):
         self._storefront_action(account_id, "resume", idempotency_key)
 
     def deactivate_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
-        """Shut the reseller's storefront down (idempotent).
+        """Shut the reseller's storefront down (idempotent; no storefront at all, 404, is done:
+        it undoes an activation that may never have happened).
 
         Args:
             account_id: the reseller.
@@ -255,7 +256,7 @@ class StorefrontClient(BackendAdapter):
         Raises:
             BackendError: the Storefront failed.
         """
-        self._storefront_action(account_id, "deactivate", idempotency_key)
+        self._storefront_action(account_id, "deactivate", idempotency_key, accept=(404,))
 
     # -- the reseller's own purchase ----------------------------------------------------------
 
@@ -288,6 +289,17 @@ class StorefrontClient(BackendAdapter):
             AliasTaken: the alias is taken (409 at checkout).
             BackendError: the Storefront refused or failed.
         """
+        with self.backend.deadline.scope():  # three writes, one deadline
+            return self._purchase(account_id, product_id, alias, billing_cycle, idempotency_key)
+
+    def _purchase(
+        self,
+        account_id: str,
+        product_id: str,
+        alias: StorefrontAlias | None,
+        billing_cycle: BillingCycle,
+        idempotency_key: str,
+    ) -> PlanOrder:
         wire = self.wire
         cycle = wire.billing_cycles.get(billing_cycle)
         if cycle is None:

@@ -105,6 +105,17 @@ class Emulator:
         """Drop every scripted failure not yet answered (the service "comes back")."""
         self.injector.clear_scripted()
 
+    def reset(self, state: EmulatorState | None = None) -> None:
+        """Start over on ``state`` (the demo fixture when None): its data, call log and
+        idempotency cache; scripted failures are dropped. The server keeps running.
+
+        Args:
+            state: the data to serve from now on.
+        """
+        self.state = state or EmulatorState.demo()
+        self.app.router.routes[:] = self._routes()  # the routes are bound to the state
+        self.injector.clear_scripted()
+
     # -- the routes ---------------------------------------------------------------------------
 
     def _routes(self) -> list[Route]:

@@ -1,0 +1,78 @@
+"""The hard total deadline of one adapter call: every attempt, read and wait inside it.
+
+An adapter call (``BSSClient.place_plan_order``, ``StorefrontClient.activate_storefront``, …)
+may send several requests (an order's three writes, a token grant, a read-back). All of them,
+their retries and every backoff or ``Retry-After`` wait, run inside one :class:`CallDeadline`
+scope, which ends ``RetryPolicy.deadline`` seconds after the call began:
+
+- no wait is started that would end past the deadline (the call gives up instead);
+- no attempt is started once the deadline has passed;
+- each attempt's connect, write, pool and read timeouts are cut to the time left.
+
+The only way past it is a server that keeps trickling bytes of one response faster than the read
+timeout (the read timeout applies per chunk); the margin a lease keeps over the deadline covers
+that.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+
+__all__ = ["CallDeadline"]
+
+_FLOOR = 0.001  # httpx reads 0 as "no timeout": a spent budget becomes a tiny one instead
+
+
+class CallDeadline:
+    """Where the current adapter call must have ended, per thread.
+
+    Args:
+        seconds: the budget of one call, all attempts and waits included.
+        monotonic: the clock it is measured on (``time.monotonic``; tests pass a fake one that
+            their fake ``sleep`` advances).
+    """
+
+    def __init__(self, seconds: float, monotonic: Callable[[], float]) -> None:
+        self.seconds = seconds
+        self._monotonic = monotonic
+        self._local = threading.local()
+
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Run a call under the deadline; a scope inside another shares the outer deadline."""
+        if getattr(self._local, "until", None) is not None:
+            yield
+            return
+        self._local.until = self._monotonic() + self.seconds
+        try:
+            yield
+        finally:
+            self._local.until = None
+
+    def remaining(self) -> float:
+        """Seconds left to the current call (the whole budget outside any scope)."""
+        until: float | None = getattr(self._local, "until", None)
+        if until is None:
+            return self.seconds
+        return until - self._monotonic()
+
+    def timeout(self, base: httpx.Timeout) -> httpx.Timeout:
+        """``base`` with each phase cut to the time left.
+
+        Args:
+            base: the configured timeouts.
+
+        Returns:
+            The timeouts for the next attempt.
+        """
+        left = max(self.remaining(), _FLOOR)
+
+        def cut(value: float | None) -> float:
+            return left if value is None else min(value, left)
+
+        return httpx.Timeout(connect=cut(base.connect), read=cut(base.read),
+                             write=cut(base.write), pool=cut(base.pool))  # fmt: skip
