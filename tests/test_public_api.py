@@ -41,6 +41,7 @@ PUBLIC_NAMES = [
     "PendingChange",
     "PermanentBackendError",
     "Plan",
+    "Preview",
     "ResellerAccount",
     "ResellerPlans",
     "ResellerPlansError",

@@ -47,7 +47,7 @@ from reseller_plans.domain.subscription import (
     SyncStatus,
     Term,
 )
-from reseller_plans.service import DueReport, ResellerPlans
+from reseller_plans.service import DueReport, Preview, ResellerPlans
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.sqlite import SQLiteStore
 
@@ -61,6 +61,7 @@ __all__ = [
     # the service
     "ResellerPlans",
     "DueReport",
+    "Preview",
     "SQLiteStore",
     "InMemoryStore",
     # subscriptions
