@@ -54,10 +54,12 @@ def test_an_allowed_preview_shows_the_subscription_and_writes_nothing(world: Wor
     assert preview.subscription.status is SubscriptionStatus.PENDING
     assert preview.subscription.plan is Plan.STANDARD
     assert str(preview.subscription.alias) == "fresh"
+    assert preview.subscription.id == "sub_preview"
     assert written(world) == before
     # and the command then does what the preview said
     sub = world.plans.upgrade("3542", "standard", actor=world.disti, alias="fresh")
     assert sub.status is SubscriptionStatus.ACTIVE
+    assert sub.id == "sub_1"  # the preview took no id from the id source
 
 
 Scenario = Callable[[World], tuple[str, Plan, Actor, str | None]]

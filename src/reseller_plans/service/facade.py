@@ -35,7 +35,7 @@ from reseller_plans.service.access import (
 from reseller_plans.service.commands import Commands
 from reseller_plans.service.driver import SagaDriver
 from reseller_plans.service.outbox import MessageRenderer, OutboxSender
-from reseller_plans.service.preview import Preview, Previews, refused_or
+from reseller_plans.service.preview import PREVIEW_ID, Preview, Previews, refused_or
 from reseller_plans.service.queries import Queries
 from reseller_plans.service.scheduler import DueReport, Scheduler
 
@@ -292,7 +292,8 @@ class ResellerPlans(Queries):
         def preview() -> Preview:
             request = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
             authorize_account(request.actor, request.account_id)
-            return self._previews.upgrade(request, self._new_id)
+            # A preview names no subscription: the id source stays as the command finds it.
+            return self._previews.upgrade(request, lambda: PREVIEW_ID)
 
         return refused_or(preview)
 

@@ -25,7 +25,10 @@ from reseller_plans.service.driver import SagaDriver, load
 from reseller_plans.service.planning import plan_upgrade
 from reseller_plans.service.reads import Reads
 
-__all__ = ["Preview", "Previews"]
+__all__ = ["PREVIEW_ID", "Preview", "Previews"]
+
+PREVIEW_ID = "sub_preview"
+"""The id of a new subscription in a preview: the command names it when it runs."""
 
 
 @attrs.frozen
@@ -35,6 +38,7 @@ class Preview:
     Attributes:
         subscription: the subscription as the command would store it before its saga runs
             (``PENDING`` with its operation started, or with a change scheduled), when allowed.
+            A new subscription's id is ``"sub_preview"``: the command names it.
         error: the error the command would raise, when refused.
 
     .. versionadded:: Unreleased
