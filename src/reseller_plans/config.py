@@ -14,6 +14,7 @@ Environment variables::
     RESELLER_PLANS_SMTP_HOST          RESELLER_PLANS_SMTP_PORT         RESELLER_PLANS_SMTP_SECURITY
     RESELLER_PLANS_SMTP_USERNAME      RESELLER_PLANS_SMTP_PASSWORD     RESELLER_PLANS_SMTP_SENDER
     RESELLER_PLANS_PLATFORM_APPLICATION_ID                  RESELLER_PLANS_PLATFORM_API_KEY
+    RESELLER_PLANS_PLATFORM_HOSTS     (comma-separated)
 
 The TOML file has the same settings by section::
 
@@ -43,6 +44,7 @@ The TOML file has the same settings by section::
     [service_manager]        # what the platform authenticates with (reseller-plans serve)
     application_id = "..."
     api_key = "..."
+    platform_hosts = ["https://bss.disti.example"]   # default: the BSS URL
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ _LOCATIONS: dict[str, tuple[str, str]] = {
     "smtp_sender": ("smtp", "sender"),
     "platform_application_id": ("service_manager", "application_id"),
     "platform_api_key": ("service_manager", "api_key"),
+    "platform_hosts": ("service_manager", "platform_hosts"),
 }
 FLAGGED = frozenset({"bss_url", "client_id", "username", "storefront_url", "distributor", "store"})
 """The settings the command line also takes as flags (``--bss-url``, …); the others it does not."""
@@ -127,6 +130,16 @@ class Settings:
     smtp_sender: str = "reseller-plans <noreply@localhost>"
     platform_application_id: str | None = None
     platform_api_key: Secret | None = attrs.field(default=None, converter=_secret)
+    platform_hosts: tuple[str, ...] = ()
+    """The BSS addresses the platform's ``X-CloudPlatform-BaseUri`` may name (default: the BSS
+    URL alone); the service manager sends the platform's token to no other host."""
+
+    @property
+    def account_hosts(self) -> tuple[str, ...]:
+        """The hosts the service manager may read accounts from with the platform's token."""
+        if self.platform_hosts:
+            return self.platform_hosts
+        return (self.bss_url,) if self.bss_url else ()
 
     def require(self, *names: str) -> None:
         """Raise ``ConfigError`` naming every missing setting and where to give it."""
@@ -176,7 +189,17 @@ def load_settings(
             raise ConfigError(f"smtp_port must be a number, not {values['smtp_port']!r}") from None
     if "distributor" in values:
         values["distributor"] = str(values["distributor"])
+    if "platform_hosts" in values:
+        values["platform_hosts"] = _hosts(values["platform_hosts"])
     return Settings(**values)
+
+
+def _hosts(value: object) -> tuple[str, ...]:
+    # A TOML list, or comma-separated text (the environment).
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"platform_hosts must be URLs, comma-separated or a list, not {value!r}")
+    return tuple(i.strip() for i in items if i.strip())
 
 
 def _from_toml(path: Path) -> dict[str, Any]:
