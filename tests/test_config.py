@@ -99,3 +99,17 @@ def test_build_plans_wires_smtp_or_the_console(tmp_path: Path) -> None:
         plans.store.close()
     with pytest.raises(ConfigError, match="missing settings"):
         build_plans(Settings())
+
+
+def test_the_platform_hosts_default_to_the_bss_url_and_read_a_list_or_commas(
+    tmp_path: Path,
+) -> None:
+    assert load_settings(environ=ENV).account_hosts == ("http://127.0.0.1:9",)
+    env = {**ENV, "RESELLER_PLANS_PLATFORM_HOSTS": "https://a.example, https://b.example"}
+    assert load_settings(environ=env).account_hosts == ("https://a.example", "https://b.example")
+    path = tmp_path / "c.toml"
+    path.write_text('[service_manager]\nplatform_hosts = ["https://c.example"]\n', "utf-8")
+    assert load_settings(path, environ={}).account_hosts == ("https://c.example",)
+    path.write_text("[service_manager]\nplatform_hosts = 7\n", "utf-8")
+    with pytest.raises(ConfigError, match="platform_hosts must be URLs"):
+        load_settings(path, environ={})

@@ -43,6 +43,7 @@ PUBLIC_NAMES = [
     "PendingChange",
     "PermanentBackendError",
     "Plan",
+    "Preview",
     "ResellerAccount",
     "ResellerPlans",
     "ResellerPlansError",

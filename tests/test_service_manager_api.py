@@ -29,10 +29,12 @@ PUBLIC_NAMES = [
     "PlanProduct",
     "PlatformCall",
     "PlatformDirectory",
+    "PlatformTokenAccountReader",
     "Response",
     "ResultCode",
     "STOREFRONT_BASE_URL",
     "ServiceManager",
+    "configured_bss_reader",
 ]
 CLASSES = [name for name in PUBLIC_NAMES if inspect.isclass(getattr(service_manager, name))]
 

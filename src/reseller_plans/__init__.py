@@ -48,7 +48,7 @@ from reseller_plans.domain.subscription import (
     SyncStatus,
     Term,
 )
-from reseller_plans.service import DueFailure, DueReport, LeaseSettings, ResellerPlans
+from reseller_plans.service import DueFailure, DueReport, LeaseSettings, Preview, ResellerPlans
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.sqlite import SQLiteStore
 
@@ -64,6 +64,7 @@ __all__ = [
     "DueReport",
     "DueFailure",
     "LeaseSettings",
+    "Preview",
     "SQLiteStore",
     "InMemoryStore",
     # subscriptions

@@ -16,6 +16,7 @@ Environment variables::
     RESELLER_PLANS_PLATFORM_APPLICATION_ID                  RESELLER_PLANS_PLATFORM_API_KEY
     RESELLER_PLANS_LEASE_SECONDS      RESELLER_PLANS_STEP_DEADLINE_SECONDS
     RESELLER_PLANS_BUSY_TIMEOUT_SECONDS
+    RESELLER_PLANS_PLATFORM_HOSTS     (comma-separated)
 
 The TOML file has the same settings by section::
 
@@ -50,6 +51,7 @@ The TOML file has the same settings by section::
     [service_manager]        # what the platform authenticates with (reseller-plans serve)
     application_id = "..."
     api_key = "..."
+    platform_hosts = ["https://bss.disti.example"]   # default: the BSS URL
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ _LOCATIONS: dict[str, tuple[str, str]] = {
     "lease_seconds": ("leases", "lease_seconds"),
     "step_deadline_seconds": ("leases", "step_deadline_seconds"),
     "busy_timeout_seconds": ("leases", "busy_timeout_seconds"),
+    "platform_hosts": ("service_manager", "platform_hosts"),
 }
 _SECONDS = ("lease_seconds", "step_deadline_seconds", "busy_timeout_seconds")
 FLAGGED = frozenset({"bss_url", "client_id", "username", "storefront_url", "distributor", "store"})
@@ -160,6 +163,17 @@ class Settings:
         except InvalidInput as exc:
             raise ConfigError(str(exc)) from None
 
+    platform_hosts: tuple[str, ...] = ()
+    """The BSS addresses the platform's ``X-CloudPlatform-BaseUri`` may name (default: the BSS
+    URL alone); the service manager sends the platform's token to no other host."""
+
+    @property
+    def account_hosts(self) -> tuple[str, ...]:
+        """The hosts the service manager may read accounts from with the platform's token."""
+        if self.platform_hosts:
+            return self.platform_hosts
+        return (self.bss_url,) if self.bss_url else ()
+
     def require(self, *names: str) -> None:
         """Raise ``ConfigError`` naming every missing setting and where to give it."""
         missing = [n for n in names if getattr(self, n) in (None, "")]
@@ -214,7 +228,17 @@ def load_settings(
                 values[name] = float(values[name])
             except (TypeError, ValueError):
                 raise ConfigError(f"{name} must be a number, not {values[name]!r}") from None
+    if "platform_hosts" in values:
+        values["platform_hosts"] = _hosts(values["platform_hosts"])
     return Settings(**values)
+
+
+def _hosts(value: object) -> tuple[str, ...]:
+    # A TOML list, or comma-separated text (the environment).
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"platform_hosts must be URLs, comma-separated or a list, not {value!r}")
+    return tuple(i.strip() for i in items if i.strip())
 
 
 def _from_toml(path: Path) -> dict[str, Any]:

@@ -78,15 +78,29 @@ def serve(session: Session, host: str, port: int, access_log: bool) -> None:
     try:
         import uvicorn  # noqa: PLC0415 - the `server` extra
 
-        from reseller_plans.service_manager import ServiceManager  # noqa: PLC0415
+        from reseller_plans.service_manager import (  # noqa: PLC0415
+            PlatformTokenAccountReader,
+            ServiceManager,
+            configured_bss_reader,
+        )
         from reseller_plans.service_manager.asgi import SERVER_LIMITS, create_app  # noqa: PLC0415
     except ImportError:
         fail(session, "serve needs the server extra: pip install 'reseller-plans[server]'", 2)
     with errors(session):
         settings = session.settings
         settings.require("platform_application_id", "platform_api_key", "distributor")
+        plans = session.plans
+        # The platform's token is used on the configured BSS hosts only; else the BSS we have.
+        reader = PlatformTokenAccountReader(
+            hosts=settings.account_hosts,
+            fallback=configured_bss_reader(plans.bss),
+            distributor_id=settings.distributor,
+            api_version=settings.api_version,
+            clock=plans.clock,
+        )
         manager = ServiceManager(
-            session.plans,
+            plans,
+            account_reader=reader,
             credentials={
                 settings.platform_application_id or "": (
                     settings.platform_api_key.reveal() if settings.platform_api_key else ""
@@ -105,6 +119,7 @@ def serve(session: Session, host: str, port: int, access_log: bool) -> None:
         access_log=access_log,
         **SERVER_LIMITS,
     )
+    reader.close()
 
 
 @cli.command()

@@ -2,7 +2,10 @@
 
 Each module owns one job, and only the drivers do I/O:
 
-- ``facade``: ``ResellerPlans``, construction, queries and one short method per command;
+- ``facade``: ``ResellerPlans``, construction and one short method per command;
+- ``inputs``: the parsing of every argument a host passes, refusing mistakes as ``InvalidInput``;
+- ``queries``: the façade's reads of the store;
+- ``preview``: what a command would do, asked of its planner, with nothing written;
 - ``access``: authorization, and idempotency keys scoped to their actor;
 - ``planning``: a pure planner per command (facts in, decision out), shared by every driver;
 - ``commands``: replay or plan, commit, then drive (the synchronous command driver);
@@ -18,6 +21,7 @@ Each module owns one job, and only the drivers do I/O:
 from reseller_plans.service.facade import ResellerPlans
 from reseller_plans.service.leases import LeaseSettings
 from reseller_plans.service.outbox import MessageRenderer, RenderedMessage
+from reseller_plans.service.preview import Preview
 from reseller_plans.service.scheduler import DueFailure, DueReport
 
 __all__ = [
@@ -25,6 +29,7 @@ __all__ = [
     "DueReport",
     "LeaseSettings",
     "MessageRenderer",
+    "Preview",
     "RenderedMessage",
     "ResellerPlans",
 ]

@@ -10,45 +10,40 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
+from pathlib import Path
 from types import TracebackType
+
+import attrs
 
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.domain.events import Event
 from reseller_plans.domain.lifecycle import Trigger
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
 from reseller_plans.mail import Templates
-from reseller_plans.ports import BSS, Clock, Mailer, OutboxEntry, Store, Storefront, SystemClock
-from reseller_plans.service import planning
+from reseller_plans.ports import BSS, Clock, Mailer, Store, Storefront, SystemClock
+from reseller_plans.service import inputs, planning
 from reseller_plans.service.access import (
-    KeyScope,
     Request,
     authorize_account,
     authorize_distributor,
 )
 from reseller_plans.service.commands import Commands
-from reseller_plans.service.decisions import UpgradeRequest
-from reseller_plans.service.driver import SagaDriver, load
+from reseller_plans.service.driver import SagaDriver
 from reseller_plans.service.leases import LeaseSettings, Ownership
 from reseller_plans.service.outbox import MessageRenderer, OutboxSender
+from reseller_plans.service.preview import PREVIEW_ID, Preview, Previews, refused_or
+from reseller_plans.service.queries import Queries
 from reseller_plans.service.scheduler import DueReport, Scheduler
 
 __all__ = ["ResellerPlans"]
 
 
-def _parse_plan(plan: Plan | str) -> Plan:
-    try:
-        return Plan.parse(plan)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
-
-
-class ResellerPlans:
+class ResellerPlans(Queries):
     """Reseller plans, embedded: the commands, the queries and the due work.
 
     A command authorizes the actor before any write, changes nothing when it refuses, honours
@@ -96,31 +91,76 @@ class ResellerPlans:
         self.mailer = mailer
         self.store = store
         self.clock: Clock = clock or SystemClock()
+        checked = inputs.CheckedClock(self.clock)  # a naive clock is refused at its first read
+        self._checked_clock = checked
         self.templates: MessageRenderer = templates or Templates()
         self.alias_hold = alias_hold
         self.retry_budget = retry_budget
         self.staff_email = staff_email
         self._new_id = new_id or (lambda: "sub_" + uuid.uuid4().hex)
         self.leases = leases or LeaseSettings()
-        self._ownership = Ownership(store, self.clock, self.leases)
-        self._outbox = OutboxSender(store, mailer, self.templates, self.clock, self._ownership)
+        self._ownership = Ownership(store, checked, self.leases)
+        self._outbox = OutboxSender(store, mailer, self.templates, checked, self._ownership)
         self._driver = SagaDriver(
             bss=bss,
             storefront=storefront,
             store=store,
-            clock=self.clock,
+            clock=checked,
             outbox=self._outbox,
             ownership=self._ownership,
             alias_hold=alias_hold,
             retry_budget=retry_budget,
             staff_email=staff_email,
         )
-        self._commands = Commands(self._driver, self.clock)
+        self._commands = Commands(self._driver, checked)
+        self._previews = Previews(self._driver, checked)
         self._scheduler = Scheduler(self._driver)
         self._closed = False
 
     def __repr__(self) -> str:
         return f"ResellerPlans(store={self.store!r}, clock={self.clock!r})"
+
+    @classmethod
+    def from_config(
+        cls,
+        path: str | Path,
+        *,
+        environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+    ) -> ResellerPlans:
+        """Wire one to the BSS, Storefront, mail server and SQLite store a TOML file names.
+
+        The environment's ``RESELLER_PLANS_*`` variables override the file (``docs/service.md``,
+        "Configuration"). ``close()`` (or leaving a ``with`` block) closes what it opened.
+
+        Args:
+            path: the TOML file.
+            environ: the environment (``os.environ`` by default).
+            clock: where time comes from (real time by default).
+
+        Raises:
+            ConfigError: the file is unreadable or malformed, or a setting is missing.
+
+        .. versionadded:: Unreleased
+        """
+        from reseller_plans.config import build_plans, load_settings  # noqa: PLC0415 - a cycle
+
+        return build_plans(load_settings(path, environ=environ), clock=clock)
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, clock: Clock | None = None
+    ) -> ResellerPlans:
+        """Wire one from the ``RESELLER_PLANS_*`` environment variables alone.
+
+        Raises:
+            ConfigError: a setting is missing or malformed.
+
+        .. versionadded:: Unreleased
+        """
+        from reseller_plans.config import build_plans, load_settings  # noqa: PLC0415 - a cycle
+
+        return build_plans(load_settings(None, environ=environ), clock=clock)
 
     def close(self) -> None:
         """Close the adapters it was given that have a ``close()`` (the store, the BSS and
@@ -145,50 +185,6 @@ class ResellerPlans:
     ) -> None:
         self.close()
 
-    def get(self, subscription_id: str) -> Subscription:
-        """The subscription.
-
-        Raises:
-            NotFound: no such subscription.
-        """
-        with self.store.unit_of_work() as uow:
-            return load(uow, subscription_id)
-
-    def plan_of(self, account_id: str) -> Plan:
-        """The plan the account is on: its live subscription's, or ``Plan.BASIC``."""
-        with self.store.unit_of_work() as uow:
-            live = uow.live_subscription_of(account_id)
-        return Plan.BASIC if live is None else live.effective_plan
-
-    def subscription_of(self, account_id: str) -> Subscription | None:
-        """The account's live subscription, if any."""
-        with self.store.unit_of_work() as uow:
-            return uow.live_subscription_of(account_id)
-
-    def history(self, subscription_id: str) -> list[Event]:
-        """Every event of the subscription, in order.
-
-        Raises:
-            NotFound: no such subscription.
-        """
-        with self.store.unit_of_work() as uow:
-            load(uow, subscription_id)
-            return uow.history(subscription_id)
-
-    def find_by_key(self, idempotency_key: str, *, actor: Actor) -> Subscription | None:
-        """The subscription a command sent with this key (by this actor) produced, if any.
-
-        Bulk runs use it to tell the rows already done from the rest.
-        """
-        with self.store.unit_of_work() as uow:
-            record = uow.get_idempotency(KeyScope(actor).value, idempotency_key)
-            return None if record is None else uow.get(record.subscription_id)
-
-    def outbox(self, subscription_id: str) -> list[OutboxEntry]:
-        """The subscription's messages, sent or waiting."""
-        with self.store.unit_of_work() as uow:
-            return uow.outbox_of(subscription_id)
-
     def check(
         self, account_id: str, plan: Plan | str, *, actor: Actor, alias: str | None = None
     ) -> EligibilityReport:
@@ -209,7 +205,10 @@ class ResellerPlans:
             NotFound: no such account.
             BackendError: the BSS could not be read.
         """
-        target = _parse_plan(plan)
+        target = inputs.parse_plan(plan)
+        actor = inputs.parse_actor(actor)
+        account_id = inputs.identifier(account_id, "account_id")
+        alias = None if alias is None else inputs.text(alias, "alias")
         authorize_account(actor, account_id)
         return self._commands.check(account_id, target, actor, alias)
 
@@ -221,9 +220,9 @@ class ResellerPlans:
         actor: Actor,
         alias: str | StorefrontAlias | None = None,
         idempotency_key: str | None = None,
-        billing_cycle: BillingCycle = BillingCycle.MONTHLY,
+        billing_cycle: BillingCycle | str = BillingCycle.MONTHLY,
         auto_renew: bool = True,
-        channel: Channel | None = None,
+        channel: Channel | str | None = None,
         platform_subscription_id: str | None = None,
     ) -> Subscription:
         """Upgrade a reseller from Basic to Free or Standard (or Free to Standard).
@@ -261,22 +260,78 @@ class ResellerPlans:
             NotFound: no such account.
             BackendError: the BSS or Storefront could not be read.
         """
-        target = _parse_plan(plan)
-        if target is Plan.BASIC:
-            raise InvalidInput("Basic is not an upgrade: cancel the subscription instead")
-        parsed = None if alias is None else StorefrontAlias.parse(alias)
-        authorize_account(actor, account_id)
-        upgrade = UpgradeRequest(
-            account_id,
-            target,
-            actor,
-            parsed,
-            billing_cycle,
-            auto_renew,
-            channel,
-            platform_subscription_id,
+        key = inputs.optional_identifier(idempotency_key, "idempotency_key")
+        upgrade = inputs.upgrade_request(
+            account_id, plan, actor, billing_cycle, auto_renew, channel, platform_subscription_id
         )
-        return self._commands.upgrade(upgrade, idempotency_key, self._new_id)
+        upgrade = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
+        authorize_account(upgrade.actor, upgrade.account_id)
+        return self._commands.upgrade(upgrade, key, self._new_id)
+
+    def preview_upgrade(
+        self,
+        account_id: str,
+        plan: Plan | str,
+        *,
+        actor: Actor,
+        alias: str | StorefrontAlias | None = None,
+        billing_cycle: BillingCycle | str = BillingCycle.MONTHLY,
+        auto_renew: bool = True,
+        channel: Channel | str | None = None,
+    ) -> Preview:
+        """What ``upgrade`` with these arguments would do now, decided by the planner
+        ``upgrade`` runs, with nothing written.
+
+        Returns:
+            An allowed ``Preview`` with the subscription as ``upgrade`` would store it, or one
+            whose ``error`` is what ``upgrade`` would raise (``NotEligible``, ``AliasTaken``,
+            ``InvalidAlias``, ``Forbidden``, ``IllegalTransition``, ``NotFound``).
+
+        Raises:
+            InvalidInput: a malformed argument (as ``upgrade`` raises it).
+            BackendError: the BSS or Storefront could not be read.
+
+        .. versionadded:: Unreleased
+        """
+        upgrade = inputs.upgrade_request(
+            account_id, plan, actor, billing_cycle, auto_renew, channel, None
+        )
+
+        def preview() -> Preview:
+            request = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
+            authorize_account(request.actor, request.account_id)
+            # A preview names no subscription: the id source stays as the command finds it.
+            return self._previews.upgrade(request, lambda: PREVIEW_ID)
+
+        return refused_or(preview)
+
+    def preview_change_plan(
+        self,
+        subscription_id: str,
+        plan: Plan | str,
+        *,
+        actor: Actor,
+        timing: Timing | str | None = None,
+    ) -> Preview:
+        """What ``change_plan`` with these arguments would do now, with nothing written.
+
+        Returns:
+            An allowed ``Preview`` (its subscription with the change started or scheduled),
+            or one whose ``error`` is what ``change_plan`` would raise.
+
+        Raises:
+            InvalidInput: a malformed argument.
+            BackendError: the BSS could not be read.
+
+        .. versionadded:: Unreleased
+        """
+        sid, actor, _ = inputs.command_arguments(subscription_id, actor, None)
+        plan_it = partial(
+            planning.plan_change,
+            plan=inputs.parse_plan(plan),
+            timing=None if timing is None else inputs.parse_timing(timing),
+        )
+        return self._previews.on_subscription(sid, actor, plan_it)
 
     def change_plan(
         self,
@@ -284,7 +339,7 @@ class ResellerPlans:
         plan: Plan | str,
         *,
         actor: Actor,
-        timing: Timing | None = None,
+        timing: Timing | str | None = None,
         idempotency_key: str | None = None,
         platform_initiated: bool = False,
     ) -> Subscription:
@@ -310,21 +365,24 @@ class ResellerPlans:
             NotEligible: the account may not have Standard.
             IdempotencyConflict: the key was used with other arguments.
         """
-        target = _parse_plan(plan)
-        request = Request.of("change_plan", subscription_id, target.value, timing)
+        sid, actor, key = inputs.command_arguments(subscription_id, actor, idempotency_key)
+        target = inputs.parse_plan(plan)
+        when = None if timing is None else inputs.parse_timing(timing)
+        request = Request.of("change_plan", sid, target.value, when)
         plan_it = partial(
-            planning.plan_change, plan=target, timing=timing, platform_initiated=platform_initiated
+            planning.plan_change,
+            plan=target,
+            timing=when,
+            platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
         )
-        return self._commands.on_subscription(
-            subscription_id, actor, idempotency_key, request, plan_it
-        )
+        return self._commands.on_subscription(sid, actor, key, request, plan_it)
 
     def cancel(
         self,
         subscription_id: str,
         *,
         actor: Actor,
-        timing: Timing = Timing.IMMEDIATE,
+        timing: Timing | str = Timing.IMMEDIATE,
         idempotency_key: str | None = None,
         platform_initiated: bool = False,
     ) -> Subscription:
@@ -343,13 +401,15 @@ class ResellerPlans:
             ChangePending: a plan change is scheduled.
             IdempotencyConflict: the key was used with other arguments.
         """
-        request = Request.of("cancel", subscription_id, timing.value)
+        sid, actor, key = inputs.command_arguments(subscription_id, actor, idempotency_key)
+        when = inputs.parse_timing(timing)
+        request = Request.of("cancel", sid, when.value)
         plan_it = partial(
-            planning.plan_cancel, timing=timing, platform_initiated=platform_initiated
+            planning.plan_cancel,
+            timing=when,
+            platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
         )
-        return self._commands.on_subscription(
-            subscription_id, actor, idempotency_key, request, plan_it
-        )
+        return self._commands.on_subscription(sid, actor, key, request, plan_it)
 
     def withdraw_change(self, subscription_id: str, *, actor: Actor) -> Subscription:
         """Withdraw the scheduled plan change or cancellation before it applies.
@@ -359,8 +419,9 @@ class ResellerPlans:
             NotFound: no such subscription.
             IllegalTransition: nothing is scheduled.
         """
+        sid, actor, _ = inputs.command_arguments(subscription_id, actor, None)
         return self._commands.on_subscription(
-            subscription_id, actor, None, Request.of("withdraw_change"), planning.plan_withdraw
+            sid, actor, None, Request.of("withdraw_change"), planning.plan_withdraw
         )
 
     def suspend(
@@ -379,13 +440,17 @@ class ResellerPlans:
             NotFound: no such subscription.
             IllegalTransition: not allowed in its state.
         """
+        sid, actor, key = inputs.command_arguments(subscription_id, actor, idempotency_key)
+        reason = inputs.text(reason, "reason")
         authorize_distributor(actor)
-        request = Request.of(Trigger.SUSPEND.value, subscription_id, reason)
+        request = Request.of(Trigger.SUSPEND.value, sid, reason)
         plan_it = partial(
-            planning.plan_suspension, reason=reason, platform_initiated=platform_initiated
+            planning.plan_suspension,
+            reason=reason,
+            platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
         )
         return self._commands.on_subscription(
-            subscription_id, actor, idempotency_key, request, plan_it, distributor_only=True
+            sid, actor, key, request, plan_it, distributor_only=True
         )
 
     def resume(
@@ -403,11 +468,15 @@ class ResellerPlans:
             NotFound: no such subscription.
             IllegalTransition: not allowed in its state.
         """
+        sid, actor, key = inputs.command_arguments(subscription_id, actor, idempotency_key)
         authorize_distributor(actor)
-        request = Request.of(Trigger.RESUME.value, subscription_id, "")
-        plan_it = partial(planning.plan_resumption, platform_initiated=platform_initiated)
+        request = Request.of(Trigger.RESUME.value, sid, "")
+        plan_it = partial(
+            planning.plan_resumption,
+            platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
+        )
         return self._commands.on_subscription(
-            subscription_id, actor, idempotency_key, request, plan_it, distributor_only=True
+            sid, actor, key, request, plan_it, distributor_only=True
         )
 
     def retry(self, subscription_id: str, *, actor: Actor) -> Subscription:
@@ -418,9 +487,10 @@ class ResellerPlans:
             NotFound: no such subscription.
             IllegalTransition: its provisioning has not failed.
         """
+        sid, actor, _ = inputs.command_arguments(subscription_id, actor, None)
         retry = Request.of("retry")
         return self._commands.on_subscription(
-            subscription_id, actor, None, retry, planning.plan_retry, distributor_only=True
+            sid, actor, None, retry, planning.plan_retry, distributor_only=True
         )
 
     def run_due(self, now: dt.datetime | None = None) -> DueReport:
@@ -429,5 +499,10 @@ class ResellerPlans:
         Resumes interrupted operations, applies scheduled plan changes and cancellations,
         renews or expires ended terms, releases alias holds whose period ended, and sends
         the outbox. Safe to call as often as you like, from a scheduler or a worker loop.
+
+        Raises:
+            InvalidInput: ``now`` is not a timezone-aware datetime (a ``date``, a naive
+                datetime), or the clock returns naive datetimes.
         """
-        return self._scheduler.run_due(now or self.clock.now())
+        at = self._checked_clock.now() if now is None else inputs.instant(now, "now")
+        return self._scheduler.run_due(at)

@@ -9,6 +9,10 @@ eligibility at checkout, and Create, Update, Suspend, Activate and Cancel drive 
     >>> from reseller_plans.service_manager import PlanCatalog, ResultCode, ServiceManager
 """
 
+from reseller_plans.service_manager.accounts import (
+    PlatformTokenAccountReader,
+    configured_bss_reader,
+)
 from reseller_plans.service_manager.catalog import (
     ALIAS_ATTRIBUTE,
     PLAN_ATTRIBUTE,
@@ -34,6 +38,8 @@ __all__ = [
     "ResultCode",
     "PlatformCall",
     "AccountReader",
+    "PlatformTokenAccountReader",
+    "configured_bss_reader",
     # what it declares
     "PlanCatalog",
     "PlanProduct",

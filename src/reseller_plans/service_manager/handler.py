@@ -33,7 +33,6 @@ import attrs
 from reseller_plans.domain import lifecycle
 from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
-from reseller_plans.domain.eligibility import EligibilityReport, FailureCode
 from reseller_plans.domain.errors import (
     AliasTaken,
     BackendError,
@@ -72,6 +71,12 @@ from reseller_plans.service_manager.headers import (
     Headers,
     PlatformCall,
     header_values,
+)
+from reseller_plans.service_manager.precheck import (
+    failure_text,
+    precheck_create,
+    precheck_update,
+    state_remedy,
 )
 from reseller_plans.service_manager.routes import Endpoint, Route, find_route
 from reseller_plans.service_manager.settings import (
@@ -425,28 +430,7 @@ class ServiceManager:
         )
 
     def _precheck_create(self, account_id: str, plan: Plan, alias: str | None) -> _Answer:
-        report = self.plans.check(account_id, plan, actor=self.actor, alias=alias)
-        problems = [_failure_text(f.code.value, f.message, f.remedy) for f in report.failures]
-        live = self.plans.subscription_of(account_id)
-        free_to_standard = (
-            live is not None and live.effective_plan is Plan.FREE and plan is Plan.STANDARD
-        )
-        refusal = None if live is None else _alias_change(live, alias)
-        if free_to_standard and refusal is not None:
-            problems.append(_failure_text("ALIAS_CHANGE", refusal.reason, "keep the alias"))
-        if alias is None and not free_to_standard:
-            problems.append(
-                _failure_text(
-                    FailureCode.INVALID_ALIAS.value,
-                    "a Storefront Alias is required",
-                    f"enter the {ALIAS_ATTRIBUTE} on the order line or at checkout",
-                )
-            )
-        if not problems:
-            return _Answer(ResultCode.OK, f"account {account_id} may have the {plan.title} plan")
-        code = _precheck_code(report, alias_missing=alias is None and not free_to_standard)
-        text = f"account {account_id} cannot have the {plan.title} plan: " + "; ".join(problems)
-        return _Answer(code, text)
+        return _Answer(*precheck_create(self.plans, self.actor, account_id, plan, alias))
 
     # --- Subscriptions/Update and UpgradeDowngrade
 
@@ -495,22 +479,7 @@ class ServiceManager:
         )
 
     def _precheck_update(self, sub: Subscription, plan: Plan, timing: Timing) -> _Answer:
-        if plan is sub.plan:
-            return _Answer(ResultCode.OK, f"subscription {sub.id} is on {plan.title} already")
-        trigger = (
-            Trigger.CHANGE_PLAN if timing is Timing.IMMEDIATE else Trigger.SCHEDULE_PLAN_CHANGE
-        )
-        problems = self._lifecycle_refusals(sub, trigger, plan)
-        code = ResultCode.ILLEGAL_STATE
-        if plan is Plan.STANDARD:
-            report = self.plans.check(sub.account_id, plan, actor=self.actor)
-            if report.failures:
-                code = ResultCode.NOT_ELIGIBLE
-            problems += [_failure_text(f.code.value, f.message, f.remedy) for f in report.failures]
-        if problems:
-            text = f"subscription {sub.id} cannot move to the {plan.title} plan: "
-            return _Answer(code, text + "; ".join(problems))
-        return _Answer(ResultCode.OK, f"subscription {sub.id} may move to {plan.title}")
+        return _Answer(*precheck_update(self.plans, self.actor, sub, plan, timing))
 
     # --- Suspend, Activate, Cancel
 
@@ -652,7 +621,7 @@ class ServiceManager:
         try:
             lifecycle.check(sub, trigger, ctx)
         except IllegalTransition as exc:
-            return [_failure_text("ILLEGAL_STATE", str(exc), _state_remedy(sub))]
+            return [failure_text("ILLEGAL_STATE", str(exc), state_remedy(sub))]
         return []
 
     def _precheck_transition(
@@ -757,32 +726,6 @@ def _alias_change(sub: Subscription, alias: str | None) -> IllegalTransition | N
     )
 
 
-def _failure_text(code: str, message: str, remedy: str) -> str:
-    return f"{code}: {message} (fix: {remedy})"
-
-
-def _precheck_code(report: EligibilityReport, *, alias_missing: bool) -> ResultCode:
-    alias_codes = {FailureCode.ALIAS_TAKEN, FailureCode.INVALID_ALIAS}
-    state_codes = {FailureCode.UPGRADE_UNDER_WAY}
-    if report.codes - alias_codes - state_codes:
-        return ResultCode.NOT_ELIGIBLE
-    if FailureCode.INVALID_ALIAS in report.codes or alias_missing:
-        return ResultCode.INVALID_ALIAS
-    if FailureCode.ALIAS_TAKEN in report.codes:
-        return ResultCode.ALIAS_TAKEN
-    return ResultCode.ILLEGAL_STATE  # an upgrade under way, or a change of the alias
-
-
-def _state_remedy(sub: Subscription) -> str:
-    if sub.provisioning_failed:
-        return "retry the failed provisioning first"
-    if sub.operation is not None:
-        return "wait until the operation under way completes"
-    if sub.pending_change is not None:
-        return "withdraw the scheduled change first"
-    return f"the subscription is {sub.status.value}"
-
-
 def _final_text(sub: Subscription) -> str:
     if sub.status is SubscriptionStatus.CANCELLED:
         return f"subscription {sub.id} is cancelled; account {sub.account_id} is on Basic"
@@ -797,7 +740,7 @@ def _refusal(exc: ResellerPlansError) -> _Answer:
     text = str(exc)
     if isinstance(exc, NotEligible):
         report = exc.report
-        lines = "; ".join(_failure_text(f.code.value, f.message, f.remedy) for f in report.failures)
+        lines = "; ".join(failure_text(f.code.value, f.message, f.remedy) for f in report.failures)
         return _Answer(
             ResultCode.NOT_ELIGIBLE,
             f"account {report.account_id} cannot have the {report.plan.title} plan: {lines}",

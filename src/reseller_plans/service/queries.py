@@ -1,0 +1,75 @@
+"""The façade's queries: what the store knows, read without driving anything.
+
+``ResellerPlans`` inherits these; each parses its ids (``reseller_plans.service.inputs``) and
+reads one unit of work.
+"""
+
+from __future__ import annotations
+
+from reseller_plans.domain.actors import Actor
+from reseller_plans.domain.events import Event
+from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.subscription import Subscription
+from reseller_plans.ports import OutboxEntry, Store
+from reseller_plans.service import inputs
+from reseller_plans.service.access import KeyScope
+from reseller_plans.service.driver import load
+
+__all__ = ["Queries"]
+
+
+class Queries:
+    """The read side of ``ResellerPlans``."""
+
+    store: Store
+
+    def get(self, subscription_id: str) -> Subscription:
+        """The subscription.
+
+        Raises:
+            NotFound: no such subscription.
+        """
+        subscription_id = inputs.identifier(subscription_id, "subscription_id")
+        with self.store.unit_of_work() as uow:
+            return load(uow, subscription_id)
+
+    def plan_of(self, account_id: str) -> Plan:
+        """The plan the account is on: its live subscription's, or ``Plan.BASIC``."""
+        account_id = inputs.identifier(account_id, "account_id")
+        with self.store.unit_of_work() as uow:
+            live = uow.live_subscription_of(account_id)
+        return Plan.BASIC if live is None else live.effective_plan
+
+    def subscription_of(self, account_id: str) -> Subscription | None:
+        """The account's live subscription, if any."""
+        account_id = inputs.identifier(account_id, "account_id")
+        with self.store.unit_of_work() as uow:
+            return uow.live_subscription_of(account_id)
+
+    def history(self, subscription_id: str) -> list[Event]:
+        """Every event of the subscription, in order.
+
+        Raises:
+            NotFound: no such subscription.
+        """
+        subscription_id = inputs.identifier(subscription_id, "subscription_id")
+        with self.store.unit_of_work() as uow:
+            load(uow, subscription_id)
+            return uow.history(subscription_id)
+
+    def find_by_key(self, idempotency_key: str, *, actor: Actor) -> Subscription | None:
+        """The subscription a command sent with this key (by this actor) produced, if any.
+
+        Bulk runs use it to tell the rows already done from the rest.
+        """
+        actor = inputs.parse_actor(actor)
+        idempotency_key = inputs.identifier(idempotency_key, "idempotency_key")
+        with self.store.unit_of_work() as uow:
+            record = uow.get_idempotency(KeyScope(actor).value, idempotency_key)
+            return None if record is None else uow.get(record.subscription_id)
+
+    def outbox(self, subscription_id: str) -> list[OutboxEntry]:
+        """The subscription's messages, sent or waiting."""
+        subscription_id = inputs.identifier(subscription_id, "subscription_id")
+        with self.store.unit_of_work() as uow:
+            return uow.outbox_of(subscription_id)
