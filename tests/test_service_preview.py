@@ -1,4 +1,4 @@
-"""``preview_upgrade`` and ``preview_change_plan``: the command's own planner, nothing written."""
+"""``preview.upgrade`` and ``preview.change_plan``: the command's own planner, nothing written."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def written(world: World) -> tuple[object, ...]:
 
 def test_an_allowed_preview_shows_the_subscription_and_writes_nothing(world: World) -> None:
     before = written(world)
-    preview = world.plans.preview_upgrade("3542", "standard", actor=world.disti, alias="fresh")
+    preview = world.plans.preview.upgrade("3542", "standard", actor=world.disti, alias="fresh")
     assert preview.allowed
     assert preview.error is None
     assert preview.subscription is not None
@@ -97,7 +97,7 @@ def test_a_refused_preview_carries_the_error_the_upgrade_then_raises(
     scenario, error_type = SCENARIOS[name]
     account, plan, actor, alias = scenario(world)
     before = written(world)
-    preview = world.plans.preview_upgrade(account, plan, actor=actor, alias=alias)
+    preview = world.plans.preview.upgrade(account, plan, actor=actor, alias=alias)
     assert not preview.allowed
     assert isinstance(preview.error, error_type)
     assert written(world) == before
@@ -109,21 +109,21 @@ def test_a_refused_preview_carries_the_error_the_upgrade_then_raises(
 def test_a_backend_that_cannot_be_read_is_raised_not_a_refusal(world: World) -> None:
     world.faults.fail("bss.get_account", times=10)
     with pytest.raises(TransientBackendError):
-        world.plans.preview_upgrade("3542", Plan.FREE, actor=world.disti, alias="fresh")
+        world.plans.preview.upgrade("3542", Plan.FREE, actor=world.disti, alias="fresh")
 
 
 def test_a_malformed_argument_is_raised_as_by_the_command(world: World) -> None:
     with pytest.raises(InvalidInput, match="actor must be an Actor"):
-        world.plans.preview_upgrade("3542", Plan.FREE, actor="D-100", alias="fresh")  # type: ignore[arg-type]
+        world.plans.preview.upgrade("3542", Plan.FREE, actor="D-100", alias="fresh")  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="Basic is not an upgrade"):
-        world.plans.preview_upgrade("3542", Plan.BASIC, actor=world.disti, alias="fresh")
+        world.plans.preview.upgrade("3542", Plan.BASIC, actor=world.disti, alias="fresh")
 
 
 def test_a_plan_change_preview_says_when_and_writes_nothing(world: World) -> None:
     sub = world.plans.upgrade("3542", Plan.STANDARD, actor=world.disti, alias="techsolutions")
     before = written(world)
-    later = world.plans.preview_change_plan(sub.id, "free", actor=world.disti)
-    now = world.plans.preview_change_plan(sub.id, "free", actor=world.disti, timing="immediate")
+    later = world.plans.preview.change_plan(sub.id, "free", actor=world.disti)
+    now = world.plans.preview.change_plan(sub.id, "free", actor=world.disti, timing="immediate")
     assert later.subscription is not None
     assert later.subscription.pending_change is not None  # Standard → Free waits for term end
     assert now.subscription is not None
@@ -135,12 +135,12 @@ def test_a_plan_change_preview_says_when_and_writes_nothing(world: World) -> Non
 def test_a_plan_change_preview_refuses_as_change_plan_does(world: World) -> None:
     sub = world.plans.upgrade("3542", Plan.STANDARD, actor=world.disti, alias="techsolutions")
     world.plans.suspend(sub.id, actor=world.disti, reason="non-payment")
-    preview = world.plans.preview_change_plan(sub.id, Plan.FREE, actor=world.disti)
+    preview = world.plans.preview.change_plan(sub.id, Plan.FREE, actor=world.disti)
     assert isinstance(preview.error, IllegalTransition)
     with pytest.raises(IllegalTransition) as raised:
         world.plans.change_plan(sub.id, Plan.FREE, actor=world.disti)
     assert str(raised.value) == str(preview.error)
-    other = world.plans.preview_change_plan(sub.id, Plan.FREE, actor=Actor.distributor("D-200"))
+    other = world.plans.preview.change_plan(sub.id, Plan.FREE, actor=Actor.distributor("D-200"))
     assert isinstance(other.error, Forbidden)
-    missing = world.plans.preview_change_plan("sub_x", Plan.FREE, actor=world.disti)
+    missing = world.plans.preview.change_plan("sub_x", Plan.FREE, actor=world.disti)
     assert isinstance(missing.error, NotFound)

@@ -2,7 +2,7 @@
 
 On an unchanged world without faults, :class:`DryRunPredictor` gives each row the outcome the real
 run gives it (``checked`` where the real run says ``done``). It asks
-:meth:`~reseller_plans.ResellerPlans.preview_upgrade`, which runs the planner ``upgrade`` runs on
+``ResellerPlans.preview.upgrade``, which runs the planner ``upgrade`` runs on
 the same facts, so the rules live in the planner alone; a refusal is mapped to an outcome by the
 same :func:`~reseller_plans.bulk.outcomes.refusal` the real run uses. The predictor adds only what
 no single preview can know: which aliases earlier rows of this run would have claimed.
@@ -47,7 +47,7 @@ class DryRunPredictor:
                 return RowResult(row, RowOutcome.SKIPPED, earlier.id, earlier.status.value)
             if earlier is not None and earlier.status is SubscriptionStatus.PENDING:
                 return RowResult(row, RowOutcome.CHECKED)  # the real run finishes it
-            preview = self.plans.preview_upgrade(
+            preview = self.plans.preview.upgrade(
                 row.account_id, row.plan, actor=self.actor, alias=row.alias
             )
         except ResellerPlansError as exc:

@@ -1,9 +1,8 @@
 """``ResellerPlans``: the façade a host application calls.
 
-It wires the collaborators once (:class:`SagaDriver`, :class:`Commands`, :class:`Scheduler`,
-:class:`OutboxSender`) and gives each command one short method: parse and authorize the
-input, name the request for its idempotency key, and hand the command's planner to
-:class:`Commands`. Queries read the store directly.
+It wires the collaborators once (``service.wiring``) and gives each command one short
+method: parse and authorize the input, name the request for its idempotency key, and hand the
+command's planner to ``Commands``. Queries and previews are delegated likewise.
 """
 
 from __future__ import annotations
@@ -20,30 +19,27 @@ import attrs
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
-from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.domain.events import Event
 from reseller_plans.domain.lifecycle import Trigger
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
 from reseller_plans.mail import Templates
-from reseller_plans.ports import BSS, Clock, Mailer, Store, Storefront, SystemClock
+from reseller_plans.ports import BSS, Clock, Mailer, OutboxEntry, Store, Storefront, SystemClock
 from reseller_plans.service import inputs, planning
 from reseller_plans.service.access import (
     Request,
     authorize_account,
     authorize_distributor,
 )
-from reseller_plans.service.commands import Commands
-from reseller_plans.service.driver import SagaDriver
-from reseller_plans.service.leases import LeaseSettings, Ownership
-from reseller_plans.service.outbox import MessageRenderer, OutboxSender
-from reseller_plans.service.preview import PREVIEW_ID, Preview, Previews, refused_or
-from reseller_plans.service.queries import Queries
-from reseller_plans.service.scheduler import DueReport, Scheduler
+from reseller_plans.service.leases import LeaseSettings
+from reseller_plans.service.outbox import MessageRenderer
+from reseller_plans.service.scheduler import DueReport
+from reseller_plans.service.wiring import wire
 
 __all__ = ["ResellerPlans"]
 
 
-class ResellerPlans(Queries):
+class ResellerPlans:
     """Reseller plans, embedded: the commands, the queries and the due work.
 
     A command authorizes the actor before any write, changes nothing when it refuses, honours
@@ -82,39 +78,30 @@ class ResellerPlans(Queries):
         new_id: Callable[[], str] | None = None,
         leases: LeaseSettings | None = None,
     ) -> None:
-        if retry_budget < 1:
-            raise InvalidInput("retry_budget must be at least 1")
-        if alias_hold < dt.timedelta(0):
-            raise InvalidInput("alias_hold must not be negative")
-        self.bss = bss
-        self.storefront = storefront
-        self.mailer = mailer
-        self.store = store
+        self.bss, self.storefront, self.mailer, self.store = bss, storefront, mailer, store
         self.clock: Clock = clock or SystemClock()
         checked = inputs.CheckedClock(self.clock)  # a naive clock is refused at its first read
         self._checked_clock = checked
         self.templates: MessageRenderer = templates or Templates()
-        self.alias_hold = alias_hold
-        self.retry_budget = retry_budget
-        self.staff_email = staff_email
-        self._new_id = new_id or (lambda: "sub_" + uuid.uuid4().hex)
+        self.alias_hold, self.retry_budget, self.staff_email = alias_hold, retry_budget, staff_email
         self.leases = leases or LeaseSettings()
-        self._ownership = Ownership(store, checked, self.leases)
-        self._outbox = OutboxSender(store, mailer, self.templates, checked, self._ownership)
-        self._driver = SagaDriver(
+        self._new_id = new_id or (lambda: "sub_" + uuid.uuid4().hex)
+        self._parts = wire(
             bss=bss,
             storefront=storefront,
+            mailer=mailer,
             store=store,
             clock=checked,
-            outbox=self._outbox,
-            ownership=self._ownership,
+            templates=self.templates,
             alias_hold=alias_hold,
             retry_budget=retry_budget,
             staff_email=staff_email,
+            leases=self.leases,
         )
-        self._commands = Commands(self._driver, checked)
-        self._previews = Previews(self._driver, checked)
-        self._scheduler = Scheduler(self._driver)
+        self._commands = self._parts.commands
+        self.preview = self._parts.previews
+        """What a command would do now, with nothing written (``plans.preview.upgrade(...)``,
+        ``plans.preview.change_plan(...)``)."""
         self._closed = False
 
     def __repr__(self) -> str:
@@ -184,6 +171,38 @@ class ResellerPlans(Queries):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def get(self, subscription_id: str) -> Subscription:
+        """The subscription.
+
+        Raises:
+            NotFound: no such subscription.
+        """
+        return self._parts.queries.get(subscription_id)
+
+    def plan_of(self, account_id: str) -> Plan:
+        """The plan the account is on: its live subscription's, or ``Plan.BASIC``."""
+        return self._parts.queries.plan_of(account_id)
+
+    def subscription_of(self, account_id: str) -> Subscription | None:
+        """The account's live subscription, if any."""
+        return self._parts.queries.subscription_of(account_id)
+
+    def history(self, subscription_id: str) -> list[Event]:
+        """Every event of the subscription, in order.
+
+        Raises:
+            NotFound: no such subscription.
+        """
+        return self._parts.queries.history(subscription_id)
+
+    def find_by_key(self, idempotency_key: str, *, actor: Actor) -> Subscription | None:
+        """The subscription a command sent with this key (by this actor) produced, if any."""
+        return self._parts.queries.find_by_key(idempotency_key, actor=actor)
+
+    def outbox(self, subscription_id: str) -> list[OutboxEntry]:
+        """The subscription's messages, sent or waiting."""
+        return self._parts.queries.outbox(subscription_id)
 
     def check(
         self, account_id: str, plan: Plan | str, *, actor: Actor, alias: str | None = None
@@ -267,71 +286,6 @@ class ResellerPlans(Queries):
         upgrade = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
         authorize_account(upgrade.actor, upgrade.account_id)
         return self._commands.upgrade(upgrade, key, self._new_id)
-
-    def preview_upgrade(
-        self,
-        account_id: str,
-        plan: Plan | str,
-        *,
-        actor: Actor,
-        alias: str | StorefrontAlias | None = None,
-        billing_cycle: BillingCycle | str = BillingCycle.MONTHLY,
-        auto_renew: bool = True,
-        channel: Channel | str | None = None,
-    ) -> Preview:
-        """What ``upgrade`` with these arguments would do now, decided by the planner
-        ``upgrade`` runs, with nothing written.
-
-        Returns:
-            An allowed ``Preview`` with the subscription as ``upgrade`` would store it, or one
-            whose ``error`` is what ``upgrade`` would raise (``NotEligible``, ``AliasTaken``,
-            ``InvalidAlias``, ``Forbidden``, ``IllegalTransition``, ``NotFound``).
-
-        Raises:
-            InvalidInput: a malformed argument (as ``upgrade`` raises it).
-            BackendError: the BSS or Storefront could not be read.
-
-        .. versionadded:: Unreleased
-        """
-        upgrade = inputs.upgrade_request(
-            account_id, plan, actor, billing_cycle, auto_renew, channel, None
-        )
-
-        def preview() -> Preview:
-            request = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
-            authorize_account(request.actor, request.account_id)
-            # A preview names no subscription: the id source stays as the command finds it.
-            return self._previews.upgrade(request, lambda: PREVIEW_ID)
-
-        return refused_or(preview)
-
-    def preview_change_plan(
-        self,
-        subscription_id: str,
-        plan: Plan | str,
-        *,
-        actor: Actor,
-        timing: Timing | str | None = None,
-    ) -> Preview:
-        """What ``change_plan`` with these arguments would do now, with nothing written.
-
-        Returns:
-            An allowed ``Preview`` (its subscription with the change started or scheduled),
-            or one whose ``error`` is what ``change_plan`` would raise.
-
-        Raises:
-            InvalidInput: a malformed argument.
-            BackendError: the BSS could not be read.
-
-        .. versionadded:: Unreleased
-        """
-        sid, actor, _ = inputs.command_arguments(subscription_id, actor, None)
-        plan_it = partial(
-            planning.plan_change,
-            plan=inputs.parse_plan(plan),
-            timing=None if timing is None else inputs.parse_timing(timing),
-        )
-        return self._previews.on_subscription(sid, actor, plan_it)
 
     def change_plan(
         self,
@@ -505,4 +459,4 @@ class ResellerPlans(Queries):
                 datetime), or the clock returns naive datetimes.
         """
         at = self._checked_clock.now() if now is None else inputs.instant(now, "now")
-        return self._scheduler.run_due(at)
+        return self._parts.scheduler.run_due(at)

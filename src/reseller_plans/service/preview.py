@@ -12,20 +12,24 @@ on it, so the rules live in the planners alone.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import attrs
 
 from reseller_plans.domain.actors import Actor
+from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import BackendError, ResellerPlansError
-from reseller_plans.domain.subscription import Subscription
+from reseller_plans.domain.plans import Plan, Timing
+from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
 from reseller_plans.ports import Clock
-from reseller_plans.service.access import authorize_subscription
+from reseller_plans.service import inputs, planning
+from reseller_plans.service.access import authorize_account, authorize_subscription
 from reseller_plans.service.decisions import Commit, Decision, Facts, Need, Refusal, UpgradeRequest
 from reseller_plans.service.driver import SagaDriver, load
 from reseller_plans.service.planning import plan_upgrade
 from reseller_plans.service.reads import Reads
 
-__all__ = ["PREVIEW_ID", "Preview", "Previews"]
+__all__ = ["PREVIEW_ID", "Preview", "PreviewCommands", "Previews"]
 
 PREVIEW_ID = "sub_preview"
 """The id of a new subscription in a preview: the command names it when it runs."""
@@ -143,3 +147,78 @@ def refused_or(preview: Callable[[], Preview]) -> Preview:
         raise
     except ResellerPlansError as error:
         return Preview(error=error)
+
+
+class PreviewCommands:
+    """``plans.preview``: what a command would do now, with nothing written.
+
+    .. versionadded:: Unreleased
+    """
+
+    def __init__(self, previews: Previews) -> None:
+        self._previews = previews
+
+    def upgrade(
+        self,
+        account_id: str,
+        plan: Plan | str,
+        *,
+        actor: Actor,
+        alias: str | StorefrontAlias | None = None,
+        billing_cycle: BillingCycle | str = BillingCycle.MONTHLY,
+        auto_renew: bool = True,
+        channel: Channel | str | None = None,
+    ) -> Preview:
+        """What ``upgrade`` with these arguments would do now, decided by the planner
+        ``upgrade`` runs, with nothing written.
+
+        Returns:
+            An allowed ``Preview`` with the subscription as ``upgrade`` would store it, or one
+            whose ``error`` is what ``upgrade`` would raise (``NotEligible``, ``AliasTaken``,
+            ``InvalidAlias``, ``Forbidden``, ``IllegalTransition``, ``NotFound``).
+
+        Raises:
+            InvalidInput: a malformed argument (as ``upgrade`` raises it).
+            BackendError: the BSS or Storefront could not be read.
+
+        .. versionadded:: Unreleased
+        """
+        upgrade = inputs.upgrade_request(
+            account_id, plan, actor, billing_cycle, auto_renew, channel, None
+        )
+
+        def preview() -> Preview:
+            request = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
+            authorize_account(request.actor, request.account_id)
+            # A preview names no subscription: the id source stays as the command finds it.
+            return self._previews.upgrade(request, lambda: PREVIEW_ID)
+
+        return refused_or(preview)
+
+    def change_plan(
+        self,
+        subscription_id: str,
+        plan: Plan | str,
+        *,
+        actor: Actor,
+        timing: Timing | str | None = None,
+    ) -> Preview:
+        """What ``change_plan`` with these arguments would do now, with nothing written.
+
+        Returns:
+            An allowed ``Preview`` (its subscription with the change started or scheduled),
+            or one whose ``error`` is what ``change_plan`` would raise.
+
+        Raises:
+            InvalidInput: a malformed argument.
+            BackendError: the BSS could not be read.
+
+        .. versionadded:: Unreleased
+        """
+        sid, actor, _ = inputs.command_arguments(subscription_id, actor, None)
+        plan_it = partial(
+            planning.plan_change,
+            plan=inputs.parse_plan(plan),
+            timing=None if timing is None else inputs.parse_timing(timing),
+        )
+        return self._previews.on_subscription(sid, actor, plan_it)

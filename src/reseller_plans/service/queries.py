@@ -1,7 +1,7 @@
 """The façade's queries: what the store knows, read without driving anything.
 
-``ResellerPlans`` inherits these; each parses its ids (``reseller_plans.service.inputs``) and
-reads one unit of work.
+``ResellerPlans`` delegates its queries to these; each parses its ids
+(``reseller_plans.service.inputs``) and reads one unit of work.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ __all__ = ["Queries"]
 class Queries:
     """The read side of ``ResellerPlans``."""
 
-    store: Store
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def get(self, subscription_id: str) -> Subscription:
         """The subscription.

@@ -1,7 +1,7 @@
 """The pre-check (``CheckOnly``) of ``Subscriptions/Create`` and ``Update``: the planners decide.
 
-Whether the call would succeed is what ``ResellerPlans.preview_upgrade`` and
-``preview_change_plan`` say: the planner the real call runs, on the same facts, with nothing
+Whether the call would succeed is what ``ResellerPlans.preview.upgrade`` and
+``preview.change_plan`` say: the planner the real call runs, on the same facts, with nothing
 written. A planner stops at the first refusal; the platform shows the person at checkout every
 failure at once, so a refused pre-check also lists every failing criterion of the eligibility
 report (``ResellerPlans.check``, itself the ``plan_check`` planner), and the refusal itself when
@@ -53,7 +53,7 @@ def precheck_create(
     Raises:
         ResellerPlansError: what the handler answers itself (an unknown account, a backend).
     """
-    preview = plans.preview_upgrade(
+    preview = plans.preview.upgrade(
         account_id, plan, actor=actor, alias=alias, channel=Channel.PLATFORM
     )
     if preview.error is None:
@@ -79,7 +79,7 @@ def precheck_update(
     """
     if plan is sub.plan:
         return ResultCode.OK, f"subscription {sub.id} is on {plan.title} already"
-    preview = plans.preview_change_plan(sub.id, plan, actor=actor, timing=timing)
+    preview = plans.preview.change_plan(sub.id, plan, actor=actor, timing=timing)
     error = preview.error
     if error is None:
         return ResultCode.OK, f"subscription {sub.id} may move to {plan.title}"
