@@ -33,7 +33,9 @@ docs: $(STAMP)
 # coverage runs pytest (rather than pytest-cov running inside it) so that it also measures what
 # pytest imports at startup: our own pytest11 plugin loads the package before any test runs.
 pytest: $(STAMP)
+	rm -f .coverage .coverage.*
 	$(BIN)/coverage run -m pytest
+	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
 
 bench: $(STAMP)

@@ -22,7 +22,7 @@ from typing import Any
 
 import uvicorn
 
-from reseller_plans import Actor, Plan, ResellerAccount
+from reseller_plans import Actor, LeaseSettings, Plan, ResellerAccount
 from reseller_plans.ports import Store
 from reseller_plans.service import ResellerPlans
 from reseller_plans.service_manager import PlanCatalog, Response, ServiceManager
@@ -77,7 +77,12 @@ class World:
     """The distributor D-100 and its resellers, ``ResellerPlans`` and the service manager."""
 
     def __init__(
-        self, *, catalog: PlanCatalog | None = None, store: Store | None = None, **options: Any
+        self,
+        *,
+        catalog: PlanCatalog | None = None,
+        store: Store | None = None,
+        leases: LeaseSettings | None = None,
+        **options: Any,
     ) -> None:
         self.clock = FakeClock()
         self.bss = FakeBSS()
@@ -103,6 +108,7 @@ class World:
             store=self.store,
             clock=self.clock,
             new_id=lambda: f"sub_{next(ids):04d}",
+            leases=leases,
         )
         self.directory = InMemoryDirectory()
         self.service_manager = ServiceManager(

@@ -3,6 +3,7 @@ script in a subprocess against the emulator on loopback."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli_world import SECRETS, Invoke, environment, invoker
+from reseller_plans.stores.sqlite import SQLiteStore
 from reseller_plans.testing.emulator import EmulatorServer, EmulatorState, serve_emulator
 
 
@@ -186,3 +188,26 @@ def test_settings_come_from_a_toml_file(run: Invoke, tmp_path: Path) -> None:
     code, _, err = run("--config", str(config), "check", "3542", extra=no_secret)
     assert code == 2
     assert "unknown setting" in err
+
+
+def test_a_command_on_a_busy_subscription_exits_75_and_changes_nothing(
+    run: Invoke, tmp_path: Path
+) -> None:
+    code, out, _ = run("--json", "upgrade", "3542", "--plan", "free", "--alias", "busyshop")
+    assert code == 0
+    sub = json.loads(out)["rows"][0]["subscription"]
+    store = SQLiteStore(tmp_path / "state.sqlite3")
+    now = dt.datetime.now(dt.UTC)
+    with store.unit_of_work() as uow:  # a worker in another process is driving it
+        assert uow.take_lease(sub, "a-worker", now=now, until=now + dt.timedelta(minutes=5))
+    store.close()
+
+    code, out, _ = run(
+        "--json", "suspend", sub, "--reason", "non-payment",
+        extra={"RESELLER_PLANS_BUSY_TIMEOUT_SECONDS": "0.2"},
+    )  # fmt: skip
+
+    assert code == 75
+    assert "busy" in json.loads(out)["error"]["message"]
+    code, out, _ = run("--json", "status", sub)
+    assert json.loads(out)["status"] == "active"

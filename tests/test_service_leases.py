@@ -13,7 +13,10 @@ import pytest
 from reseller_plans import LeaseSettings, Plan, ResellerPlans, SubscriptionBusy, Timing
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.subscription import SubscriptionStatus
+from reseller_plans.service_manager.codes import ResultCode
 from reseller_plans.testing.faults import SimulatedCrash
+from service_manager_world import World as PlatformWorld
+from service_manager_world import create_body, envelope, fixture
 from service_world import World, make_world
 
 LEASES = LeaseSettings(
@@ -186,3 +189,20 @@ def test_a_command_that_crashed_in_a_call_gave_its_lease_back_and_run_due_resume
     assert live is not None
     assert live.status is SubscriptionStatus.ACTIVE
     assert world.check_invariants() == []
+
+
+def test_the_service_manager_answers_a_busy_subscription_with_1015_and_changes_nothing() -> None:
+    world = PlatformWorld(leases=LEASES)
+    envelope(world.handle("Subscriptions/Create", create_body()))
+    now = world.clock.now()
+    with world.store.unit_of_work() as uow:
+        assert uow.take_lease("sub_0001", "a-worker", now=now, until=now + LEASES.lease)
+    before = world.snapshot()
+    body = fixture("sm_subscriptions_cancel")
+    body["ID"] = "sub_0001"
+
+    answer = envelope(world.handle("Subscriptions/Suspend", body))
+
+    assert answer["Code"] == ResultCode.SUBSCRIPTION_BUSY
+    assert "retry shortly" in answer["Message"]
+    assert world.snapshot() == before

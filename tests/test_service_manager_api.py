@@ -75,6 +75,7 @@ def test_result_codes_are_the_documented_ones() -> None:
         "PROVISIONING_FAILED": 1012,
         "INVALID_TEXT": 1013,
         "DUPLICATE_PROPERTY": 1014,
+        "SUBSCRIPTION_BUSY": 1015,
     }
 
 

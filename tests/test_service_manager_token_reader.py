@@ -21,7 +21,15 @@ from reseller_plans.service_manager import (
     ServiceManager,
     configured_bss_reader,
 )
-from service_manager_world import API_KEY, APP_ID, CLOUDY_BITS, World, envelope, headers
+from service_manager_world import (
+    API_KEY,
+    APP_ID,
+    CLOUDY_BITS,
+    World,
+    create_body,
+    envelope,
+    headers,
+)
 
 CANARY_TOKEN = "canary-platform-token-5f1e"
 
@@ -241,4 +249,25 @@ def test_the_token_is_never_logged_or_shown(
     assert "ignoring X-CloudPlatform-BaseUri" in text
     assert CANARY_TOKEN not in text
     assert CANARY_TOKEN not in repr(reader)
+    reader.close()
+
+
+def test_the_create_precheck_decides_on_the_account_the_platform_token_reads(
+    platform_bss: RecordingBSS,
+) -> None:
+    world = World()  # the configured BSS says Cloudy Bits is not a reseller; the platform's does
+    reader = wired(world, platform_bss.url)
+    call_headers = headers(
+        X_CloudPlatform_Token=CANARY_TOKEN, X_CloudPlatform_BaseUri=platform_bss.url
+    )
+    body = create_body(plan="Free", account=CLOUDY_BITS, alias="cloudybits", check_only=True)
+
+    first = envelope(world.handle("Subscriptions/Create", body, request_headers=call_headers))
+    again = envelope(world.handle("Subscriptions/Create", body, request_headers=call_headers))
+
+    assert first["Code"] == again["Code"] == ResultCode.OK  # eligible, as the platform says
+    assert reader.token_reads == 1  # the second pre-check came from the cache
+    assert world.plans.subscription_of(CLOUDY_BITS) is None  # a pre-check writes nothing
+    without_token = envelope(world.handle("Subscriptions/Create", body))
+    assert without_token["Code"] == ResultCode.NOT_ELIGIBLE  # the configured BSS's answer
     reader.close()

@@ -25,6 +25,7 @@ from reseller_plans.domain.errors import (
     InvalidInput,
     NotEligible,
     ResellerPlansError,
+    SubscriptionBusy,
     TransientBackendError,
 )
 from reseller_plans.logs import LOGGER_NAME, RedactingFilter
@@ -41,7 +42,7 @@ __all__ = [
     "fail",
 ]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
 
 # What the library's messages call a Python method or a lifecycle trigger, in the command
 # line's words: the command to run, or what the action does.
@@ -136,6 +137,8 @@ def errors(session: Session) -> Iterator[None]:
         yield
     except ConfigError as exc:
         fail(session, f"configuration: {exc}", EXIT_USAGE)
+    except SubscriptionBusy as exc:
+        fail(session, f"{exc} (the same command can be run again)", EXIT_BUSY)
     except TransientBackendError as exc:
         where = session.settings.bss_url if session._settings else "the backend"
         fail(session, f"cannot reach {where} now ({exc}); nothing was changed that is not "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
@@ -81,10 +82,16 @@ class Commands:
             self.driver.ownership.release(held.lease)
 
     def check(
-        self, account_id: str, plan: Plan, actor: Actor, alias: str | None
+        self,
+        account_id: str,
+        plan: Plan,
+        actor: Actor,
+        alias: str | None,
+        account: ResellerAccount | None = None,
     ) -> EligibilityReport:
         """The eligibility report of ``ResellerPlans.check`` (the actor is authorized)."""
         reads = self.driver.reads()
+        reads.seed(account)
         account = reads.account(account_id)
         distributor_id = actor.id if actor.is_distributor else account.distributor_id
         with self.driver.store.unit_of_work() as uow:

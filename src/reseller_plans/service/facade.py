@@ -16,9 +16,11 @@ from types import TracebackType
 
 import attrs
 
+from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
+from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.lifecycle import Trigger
 from reseller_plans.domain.plans import Plan, Timing
@@ -205,7 +207,13 @@ class ResellerPlans:
         return self._parts.queries.outbox(subscription_id)
 
     def check(
-        self, account_id: str, plan: Plan | str, *, actor: Actor, alias: str | None = None
+        self,
+        account_id: str,
+        plan: Plan | str,
+        *,
+        actor: Actor,
+        alias: str | None = None,
+        account: ResellerAccount | None = None,
     ) -> EligibilityReport:
         """Check whether the account may move to ``plan``; never raises for "not eligible".
 
@@ -214,6 +222,8 @@ class ResellerPlans:
             plan: the plan asked for.
             actor: who asks (a reseller may check only itself).
             alias: the Storefront Alias asked for, checked for syntax and availability.
+            account: the account as the caller already read it (the service manager reads it
+                with the platform's token); read from the BSS when None.
 
         Returns:
             The report with every failing criterion.
@@ -229,7 +239,9 @@ class ResellerPlans:
         account_id = inputs.identifier(account_id, "account_id")
         alias = None if alias is None else inputs.text(alias, "alias")
         authorize_account(actor, account_id)
-        return self._commands.check(account_id, target, actor, alias)
+        if account is not None and account.id != account_id:
+            raise InvalidInput(f"the account given is {account.id!r}, not {account_id!r}")
+        return self._commands.check(account_id, target, actor, alias, account)
 
     def upgrade(
         self,

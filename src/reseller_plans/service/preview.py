@@ -16,9 +16,10 @@ from functools import partial
 
 import attrs
 
+from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
-from reseller_plans.domain.errors import BackendError, ResellerPlansError
+from reseller_plans.domain.errors import BackendError, InvalidInput, ResellerPlansError
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
 from reseller_plans.ports import Clock
@@ -64,9 +65,15 @@ class Previews:
         self.driver = driver
         self.clock = clock
 
-    def upgrade(self, request: UpgradeRequest, new_id: Callable[[], str]) -> Preview:
-        """The preview of an upgrade (its input parsed)."""
+    def upgrade(
+        self,
+        request: UpgradeRequest,
+        new_id: Callable[[], str],
+        account: ResellerAccount | None = None,
+    ) -> Preview:
+        """The preview of an upgrade (its input parsed; ``account`` as the caller read it)."""
         reads = self.driver.reads()
+        reads.seed(account)
 
         def facts() -> Facts:
             account = reads.account(request.account_id)
@@ -168,9 +175,12 @@ class PreviewCommands:
         billing_cycle: BillingCycle | str = BillingCycle.MONTHLY,
         auto_renew: bool = True,
         channel: Channel | str | None = None,
+        account: ResellerAccount | None = None,
     ) -> Preview:
         """What ``upgrade`` with these arguments would do now, decided by the planner
-        ``upgrade`` runs, with nothing written.
+        ``upgrade`` runs, with nothing written. ``account`` is the account as the caller
+        already read it (the service manager reads it with the platform's token), or None to
+        read it from the BSS.
 
         Returns:
             An allowed ``Preview`` with the subscription as ``upgrade`` would store it, or one
@@ -191,7 +201,9 @@ class PreviewCommands:
             request = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
             authorize_account(request.actor, request.account_id)
             # A preview names no subscription: the id source stays as the command finds it.
-            return self._previews.upgrade(request, lambda: PREVIEW_ID)
+            if account is not None and account.id != request.account_id:
+                raise InvalidInput(f"the account given is {account.id!r}, not {account_id!r}")
+            return self._previews.upgrade(request, lambda: PREVIEW_ID, account)
 
         return refused_or(preview)
 

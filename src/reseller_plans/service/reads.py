@@ -26,6 +26,12 @@ class Reads:
         self._accounts: dict[str, ResellerAccount] = {}
         self._distributors: dict[str, DistributorProfile] = {}
 
+    def seed(self, account: ResellerAccount | None) -> None:
+        """Use ``account`` as already read by the caller (the service manager reads it with the
+        platform's token), instead of reading it from the BSS."""
+        if account is not None:
+            self._accounts[account.id] = account
+
     def account(self, account_id: str) -> ResellerAccount:
         """The account, read once."""
         account = self._accounts.get(account_id)

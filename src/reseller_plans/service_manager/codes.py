@@ -29,6 +29,8 @@ code   name                        when
                                    can hold either)
 1014   ``DUPLICATE_PROPERTY``      an object names a property twice, also when the two names
                                    differ only by case (``CheckOnly`` and ``checkonly``)
+1015   ``SUBSCRIPTION_BUSY``       another process is running the subscription's saga now:
+                                   nothing was changed, retry shortly
 =====  ==========================  ===========================================================
 """
 
@@ -60,3 +62,4 @@ class ResultCode(enum.IntEnum):
     PROVISIONING_FAILED = 1012
     INVALID_TEXT = 1013
     DUPLICATE_PROPERTY = 1014
+    SUBSCRIPTION_BUSY = 1015

@@ -45,6 +45,7 @@ from reseller_plans.domain.errors import (
     NotFound,
     PermanentBackendError,
     ResellerPlansError,
+    SubscriptionBusy,
     TransientBackendError,
 )
 from reseller_plans.domain.lifecycle import Context, Trigger
@@ -329,7 +330,7 @@ class ServiceManager:
             request = parse_service_request(document, check_only=check_only)
             self._check_distributor_setting(call)
             if endpoint is Endpoint.SUBSCRIPTIONS_CREATE:
-                return self._create(request)
+                return self._create(request, call)
             if endpoint in (
                 Endpoint.SUBSCRIPTIONS_UPDATE,
                 Endpoint.SUBSCRIPTIONS_UPGRADE_DOWNGRADE,
@@ -393,12 +394,15 @@ class ServiceManager:
 
     # --- Subscriptions/Create
 
-    def _create(self, request: ServiceRequest) -> _Answer:
+    def _create(self, request: ServiceRequest, call: PlatformCall) -> _Answer:
         account_id = _account_id(request)
         plan = self._plan_of(request)
         alias = _alias_of(request)
         if request.check_only:
-            return self._precheck_create(account_id, plan, alias)
+            # The pre-check reads the account the platform's way (its token and base URI,
+            # with the configured BSS as the fallback), through the account reader's cache.
+            account = self.account_reader(account_id, call)
+            return self._precheck_create(account_id, plan, alias, account)
         platform_id = request.subscription_id
         if platform_id is None:
             raise BadRequest("SubscriptionID (the platform's subscription id) is required")
@@ -429,8 +433,10 @@ class ServiceManager:
             sub, f"the {plan.title} plan is active for account {account_id}", plan=plan
         )
 
-    def _precheck_create(self, account_id: str, plan: Plan, alias: str | None) -> _Answer:
-        return _Answer(*precheck_create(self.plans, self.actor, account_id, plan, alias))
+    def _precheck_create(
+        self, account_id: str, plan: Plan, alias: str | None, account: ResellerAccount
+    ) -> _Answer:
+        return _Answer(*precheck_create(self.plans, self.actor, account_id, plan, alias, account))
 
     # --- Subscriptions/Update and UpgradeDowngrade
 
@@ -763,6 +769,8 @@ def _refusal(exc: ResellerPlansError) -> _Answer:
             "this platform subscription was created earlier with other values (plan, alias or "
             "billing cycle); create a new subscription instead",
         )
+    if isinstance(exc, SubscriptionBusy):
+        return _Answer(ResultCode.SUBSCRIPTION_BUSY, f"{text}; retry shortly")
     if isinstance(exc, TransientBackendError):
         return _Answer(
             ResultCode.BACKEND_UNAVAILABLE,

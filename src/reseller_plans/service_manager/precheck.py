@@ -10,6 +10,7 @@ the report does not name it (a missing alias, a change of the alias, a state tha
 
 from __future__ import annotations
 
+from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.eligibility import EligibilityReport, FailureCode
 from reseller_plans.domain.errors import (
@@ -46,19 +47,25 @@ def state_remedy(sub: Subscription) -> str:
 
 
 def precheck_create(
-    plans: ResellerPlans, actor: Actor, account_id: str, plan: Plan, alias: str | None
+    plans: ResellerPlans,
+    actor: Actor,
+    account_id: str,
+    plan: Plan,
+    alias: str | None,
+    account: ResellerAccount | None = None,
 ) -> tuple[ResultCode, str]:
-    """The pre-check of a ``Subscriptions/Create``: its code and message.
+    """The pre-check of a ``Subscriptions/Create``: its code and message (``account`` as the
+    service manager's account reader read it, with the platform's token).
 
     Raises:
         ResellerPlansError: what the handler answers itself (an unknown account, a backend).
     """
     preview = plans.preview.upgrade(
-        account_id, plan, actor=actor, alias=alias, channel=Channel.PLATFORM
+        account_id, plan, actor=actor, alias=alias, channel=Channel.PLATFORM, account=account
     )
     if preview.error is None:
         return ResultCode.OK, f"account {account_id} may have the {plan.title} plan"
-    report = plans.check(account_id, plan, actor=actor, alias=alias)
+    report = plans.check(account_id, plan, actor=actor, alias=alias, account=account)
     problems = [failure_text(f.code.value, f.message, f.remedy) for f in report.failures]
     extra = _beyond_the_report(preview.error, report, plans, account_id)
     if extra is not None:
