@@ -23,7 +23,7 @@ from reseller_plans.testing import Sandbox, Simulator
 
 def test_sandbox_fixture_is_a_fresh_world_with_an_eligible_distributor(sandbox):
     assert isinstance(sandbox, Sandbox)
-    assert list(sandbox.bss.distributors) == ["D-100"]
+    assert list(sandbox.bss.distributors) == ["100"]
     reseller = sandbox.reseller(plan=Plan.STANDARD)
     sandbox.advance(months=1)
     assert sandbox.plan_of(reseller) is Plan.STANDARD

@@ -58,7 +58,7 @@ def test_builders_make_an_eligible_world_with_readable_ids(sandbox: Sandbox) -> 
     distributor = sandbox.distributor()
     reseller = sandbox.reseller(distributor)
 
-    assert (distributor.id, reseller.id, str(reseller.alias)) == ("D-100", "R-1", "reseller1")
+    assert (distributor.id, reseller.id, str(reseller.alias)) == ("100", "3542", "reseller1")
     assert sandbox.plans.check(
         reseller.id, Plan.STANDARD, actor=sandbox.as_distributor(distributor)
     )
@@ -179,11 +179,11 @@ def test_the_harness_own_lookups_do_not_use_up_scripted_faults(sandbox: Sandbox)
     sandbox.faults.fail("bss.get_account", permanent=True)
 
     with pytest.raises(PermanentBackendError):
-        sandbox.upgrade("R-1", Plan.FREE)  # the service's own read meets the fault
+        sandbox.upgrade("3542", Plan.FREE)  # the service's own read meets the fault
 
     assert sandbox.faults.injected["permanent"] == 1
     with pytest.raises(NotFound):
-        sandbox.upgrade("R-404", Plan.FREE)
+        sandbox.upgrade("3945", Plan.FREE)
 
 
 def test_alias_collision_is_refused(sandbox: Sandbox) -> None:
@@ -480,9 +480,9 @@ def test_check_invariants_lists_every_violation_readably(sandbox: Sandbox) -> No
     assert len(violation.violations) == 3
     text = str(violation)
     assert text.startswith("3 invariant violations:")
-    assert "sub_1 of R-1 (active, Standard) has no license" in text
-    assert "sub_1 of R-1 (active, Standard) has its storefront offline" in text
-    assert "account R-2 is on Basic but holds a Free license" in text
+    assert "sub_1 of 3542 (active, Standard) has no license" in text
+    assert "sub_1 of 3542 (active, Standard) has its storefront offline" in text
+    assert "account 3543 is on Basic but holds a Free license" in text
     copy = pickle.loads(pickle.dumps(violation))  # noqa: S301 - our own bytes
     assert copy.violations == violation.violations
 
@@ -492,7 +492,7 @@ def test_invariants_catch_a_storefront_and_alias_holds_out_of_line(sandbox: Sand
     basic = sandbox.reseller()
     state = sandbox.storefront.storefronts[reseller.id]
     state.alias, state.plan = "elsewhere", Plan.FREE
-    sandbox.storefront.aliases["reseller1"] = "R-9"
+    sandbox.storefront.aliases["reseller1"] = "3550"
     with sandbox.store.unit_of_work() as uow:
         uow.delete_alias_hold("reseller1")
     sandbox.storefront.storefronts[basic.id] = attrs.evolve(state)
@@ -500,9 +500,9 @@ def test_invariants_catch_a_storefront_and_alias_holds_out_of_line(sandbox: Sand
     found = "\n".join(sandbox.violations())
 
     assert "has a storefront for Free under 'elsewhere', not 'reseller1'" in found
-    assert "the Storefront gives alias 'reseller1' to R-9" in found
+    assert "the Storefront gives alias 'reseller1' to 3550" in found
     assert "the store holds alias 'reseller1' for None" in found
-    assert "account R-2 is on Basic but has a storefront under 'elsewhere'" in found
+    assert "account 3543 is on Basic but has a storefront under 'elsewhere'" in found
 
 
 def test_invariants_catch_an_activation_without_a_welcome(sandbox: Sandbox) -> None:
@@ -514,18 +514,18 @@ def test_invariants_catch_an_activation_without_a_welcome(sandbox: Sandbox) -> N
 
     found = sandbox.violations([other.id])
 
-    assert "sub_copy of R-2 was activated without a welcome email" in found
+    assert "sub_copy of 3543 was activated without a welcome email" in found
 
 
 def test_invariants_catch_a_duplicate_email_and_a_foreign_alias(sandbox: Sandbox) -> None:
     owner = sandbox.reseller(plan=Plan.STANDARD)
     sandbox.mailer.send(sandbox.emails[0])  # the same outbox message a second time
-    sandbox.storefront.aliases[str(owner.alias)] = "R-99"
+    sandbox.storefront.aliases[str(owner.alias)] = "3640"
 
     found = sandbox.violations()
 
     assert any("was sent 2 times" in v for v in found)
-    assert any("held by R-1 in the store and by R-99 in the Storefront" in v for v in found)
+    assert any("held by 3542 in the store and by 3640 in the Storefront" in v for v in found)
 
 
 def test_invariants_of_some_accounts_only_look_at_those(sandbox: Sandbox) -> None:

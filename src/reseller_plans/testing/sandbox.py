@@ -128,6 +128,9 @@ class _Ids:
         return f"{self.prefix}{next(self.counter)}"
 
 
+_FIRST_RESELLER = 3542
+"""The first reseller's id, as in the emulator's demo world and the docs."""
+
 class Sandbox:
     """A complete in-memory world around a ``ResellerPlans``; see the module docstring.
 
@@ -236,7 +239,7 @@ class Sandbox:
         """Add a distributor, eligible unless told otherwise, to the BSS.
 
         Args:
-            distributor_id: its id (``D-100``, ``D-101``, ... by default).
+            distributor_id: its id (``100``, ``101``, ... by default, as in the emulator).
             name: its name.
             edition: its platform edition (Diamond by default).
             addon_inactive: the Standard Edition Resellers add-on is not active.
@@ -249,7 +252,7 @@ class Sandbox:
             The profile, as the BSS now holds it.
         """
         number = next(self._distributor_numbers)
-        distributor_id = distributor_id or f"D-{number}"
+        distributor_id = distributor_id or str(number)
         missing = {product_missing} if isinstance(product_missing, Plan) else set(product_missing)
         values: dict[str, object] = {
             "edition": edition,
@@ -290,7 +293,7 @@ class Sandbox:
         Args:
             distributor: the distributor it belongs to (the first one, made if needed, by
                 default).
-            account_id: its id (``R-1``, ``R-2``, ... by default).
+            account_id: its id (``3542``, ``3543``, ... by default, as in the emulator).
             name: its name.
             email: its contact email.
             alias: the Storefront Alias it will ask for (``reseller1``, ... by default).
@@ -306,7 +309,7 @@ class Sandbox:
             distributor = next(iter(self.bss.distributors.values()), None) or self.distributor()
         distributor_id = distributor if isinstance(distributor, str) else distributor.id
         number = next(self._reseller_numbers)
-        account_id = account_id or f"R-{number}"
+        account_id = account_id or str(_FIRST_RESELLER + number - 1)
         account = ResellerAccount(
             id=account_id,
             distributor_id=distributor_id,

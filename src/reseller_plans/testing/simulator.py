@@ -253,7 +253,7 @@ class Simulator:
     def run(self) -> SimulationReport:
         """Run the simulation from the start; every call replays it from the seed.
 
-        The world it ran in stays in ``world`` for a closer look (``world.history("R-42")``)
+        The world it ran in stays in ``world`` for a closer look (``world.history("3583")``)
         until the next run.
         """
         self.world = None  # let the last run's world go before building the next one
