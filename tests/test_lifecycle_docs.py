@@ -68,9 +68,10 @@ def test_the_page_names_the_undo_of_each_activation_step(renderer: ModuleType) -
 def test_the_page_names_the_undo_of_each_plan_change_step(renderer: ModuleType) -> None:
     section = _section(renderer.render(), "Plan change")
     assert "| 1 | `provision_license` | `provision_license` (of the previous plan) |" in section
-    assert "| 2 | `activate_storefront` | `activate_storefront` (of the previous plan) |" in section
-    assert "| 3 | `queue_email` | — |" in section
-    assert "alias" not in section
+    assert "| 2 | `hold_alias` | — |" in section  # the alias it keeps: nothing to give back
+    assert "| 3 | `activate_storefront` | `activate_storefront` (of the previous plan) |" in section
+    assert "| 4 | `queue_email` | — |" in section
+    assert "release_alias" not in section
 
 
 def test_the_page_says_an_activation_holds_the_alias_and_undoing_gives_it_back(

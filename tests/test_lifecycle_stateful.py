@@ -62,7 +62,7 @@ MODEL_STEPS = {
         A.ACTIVATE_STOREFRONT,
         A.QUEUE_EMAIL,
     ],
-    K.PLAN_CHANGE: [A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL],
+    K.PLAN_CHANGE: [A.PROVISION_LICENSE, A.HOLD_ALIAS, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL],
     K.SUSPENSION: [A.SUSPEND_STOREFRONT, A.SUSPEND_ON_PLATFORM, A.QUEUE_EMAIL],
     K.RESUMPTION: [A.RESUME_ON_PLATFORM, A.RESUME_STOREFRONT, A.QUEUE_EMAIL],
     K.CANCELLATION: [
@@ -103,7 +103,8 @@ def model_undo(action: StepAction, previous: Plan) -> tuple[StepAction, ...]:
         # The platform's order line carried the alias too: it is given back after the order.
         A.PLACE_ORDER: (A.CANCEL_ON_PLATFORM, A.RELEASE_ALIAS),
         A.PROVISION_LICENSE: (A.REVOKE_LICENSE if back_to_basic else A.PROVISION_LICENSE,),
-        A.HOLD_ALIAS: (A.RELEASE_ALIAS,),
+        # A plan change's hold of the alias it keeps has nothing to undo.
+        A.HOLD_ALIAS: (A.RELEASE_ALIAS,) if back_to_basic else (),
         A.ACTIVATE_STOREFRONT: (
             A.DEACTIVATE_STOREFRONT if back_to_basic else A.ACTIVATE_STOREFRONT,
         ),

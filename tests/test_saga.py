@@ -173,9 +173,11 @@ _UNDO: dict[OperationKind, dict[StepAction, tuple[StepAction, ...]]] = {
         A.HOLD_ALIAS: (A.RELEASE_ALIAS,),
         A.ACTIVATE_STOREFRONT: (A.DEACTIVATE_STOREFRONT,),
     },
-    # A plan change puts the previous plan's license and storefront back.
+    # A plan change puts the previous plan's license and storefront back; the alias it held
+    # again stays the reseller's.
     K.PLAN_CHANGE: {
         A.PROVISION_LICENSE: (A.PROVISION_LICENSE,),
+        A.HOLD_ALIAS: (),
         A.ACTIVATE_STOREFRONT: (A.ACTIVATE_STOREFRONT,),
     },
     K.SUSPENSION: {
@@ -195,7 +197,7 @@ _STEPS = {
         A.ACTIVATE_STOREFRONT,
         A.QUEUE_EMAIL,
     ),
-    K.PLAN_CHANGE: (A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL),
+    K.PLAN_CHANGE: (A.PROVISION_LICENSE, A.HOLD_ALIAS, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL),
     K.SUSPENSION: (A.SUSPEND_STOREFRONT, A.SUSPEND_ON_PLATFORM, A.QUEUE_EMAIL),
     K.RESUMPTION: (A.RESUME_ON_PLATFORM, A.RESUME_STOREFRONT, A.QUEUE_EMAIL),
     K.CANCELLATION: (
@@ -360,12 +362,17 @@ _PLAN_CHANGE_RUNS = [
 
 
 @pytest.mark.parametrize(("source", "target", "outcomes"), _PLAN_CHANGE_RUNS)
-def test_a_plan_change_never_holds_or_releases_the_alias(
+def test_a_plan_change_holds_its_alias_again_but_never_gives_it_up(
     source: Plan, target: Plan, outcomes: list[saga.Outcome]
 ) -> None:
     sub = saga.start(make_subscription(S.ACTIVE, source), K.PLAN_CHANGE, plan=target)
     assert sub.operation is not None
-    assert sub.operation.steps == (A.PROVISION_LICENSE, A.ACTIVATE_STOREFRONT, A.QUEUE_EMAIL)
+    assert sub.operation.steps == (
+        A.PROVISION_LICENSE,
+        A.HOLD_ALIAS,
+        A.ACTIVATE_STOREFRONT,
+        A.QUEUE_EMAIL,
+    )
     sub, steps, _ = run_saga(sub, outcomes)
     if sub.operation is not None:  # waiting for a retry: retry it to the end
         sub = lifecycle.apply(sub, Trigger.RETRY, ctx()).subscription
@@ -373,11 +380,11 @@ def test_a_plan_change_never_holds_or_releases_the_alias(
         steps += more
     assert sub.operation is None
     assert steps, "the plan change ran"
-    assert not _ALIAS_STEPS & set(_actions(steps))
+    assert A.RELEASE_ALIAS not in _actions(steps)
 
 
 def test_undoing_a_plan_change_provisions_the_previous_plan_again() -> None:
-    sub = _step_to(_started(K.PLAN_CHANGE, plan=Plan.FREE), 2)
+    sub = _step_to(_started(K.PLAN_CHANGE, plan=Plan.FREE), 3)
     sub, steps, events = run_saga(sub, [Outcome.permanent("smtp refused")])
     assert [(s.action, s.plan) for s in steps[1:]] == [
         (A.ACTIVATE_STOREFRONT, Plan.STANDARD),

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 
-from reseller_plans import Plan, Timing
+from reseller_plans import Actor, InvalidInput, Plan, Timing
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import AliasTaken, Forbidden, NotEligible
 from reseller_plans.domain.messages import MessageKind
@@ -167,3 +168,48 @@ def test_the_two_releases_of_an_undone_activation_carry_different_idempotency_ke
     assert keys[0] != keys[1]
     assert keys[0].endswith(":release_alias:undo")
     assert keys[1].endswith(":release_alias:undo-2")
+
+
+def test_a_setting_changed_after_construction_is_refused_not_ignored(world: World) -> None:
+    for name, value in (("retry_budget", 5), ("alias_hold", dt.timedelta(days=90))):
+        with pytest.raises(AttributeError, match="fixed when it is built"):
+            setattr(world.plans, name, value)
+    assert world.plans.retry_budget == 3
+
+
+def test_a_closed_reseller_plans_says_so_instead_of_a_driver_error(world: World) -> None:
+    world.reseller("3542")
+    with world.plans as plans:
+        sub = plans.upgrade("3542", Plan.FREE, actor=world.disti, alias="shop-a")
+    with pytest.raises(InvalidInput, match="closed"):
+        world.plans.get(sub.id)
+    with pytest.raises(InvalidInput, match="closed"):
+        world.plans.cancel(sub.id, actor=world.disti)
+    world.plans.close()  # closing twice is fine
+
+
+def test_free_to_standard_through_upgrade_is_decided_on_the_subscriptions_distributor(
+    world: World,
+) -> None:
+    account = world.reseller("3542")
+    sub = world.plans.upgrade("3542", Plan.FREE, actor=world.disti, alias="shop-a")
+    world.bss.accounts["3542"] = attrs.evolve(account, distributor_id="D-200")  # moved in the BSS
+
+    with pytest.raises(NotEligible) as refused:
+        world.plans.upgrade("3542", Plan.STANDARD, actor=Actor.distributor("D-200"))
+
+    assert "NOT_DISTRIBUTORS_ACCOUNT" in str(refused.value.report.codes)
+    assert world.plans.get(sub.id).plan is Plan.FREE
+
+
+def test_a_plan_change_holds_the_alias_again_before_the_storefront_goes_live(
+    world: World,
+) -> None:
+    world.reseller("3542")
+    sub = world.plans.upgrade("3542", Plan.FREE, actor=world.disti, alias="shop-a")
+    del world.storefront.aliases["shop-a"]  # the Storefront lost the reservation meanwhile
+
+    changed = world.plans.change_plan(sub.id, Plan.STANDARD, actor=world.disti)
+
+    assert (changed.status.value, changed.plan) == ("active", Plan.STANDARD)
+    assert world.storefront.aliases["shop-a"] == "3542"

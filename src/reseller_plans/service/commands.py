@@ -156,6 +156,9 @@ class Commands:
             facts,
             reads,
             account_id=upgrade.account_id,
+            # Free → Standard changes the live subscription: its distributor's profile decides
+            # (the one the account had when it subscribed), as change_plan's does.
+            distributor_id=None if live is None else live.distributor_id,
             alias=upgrade.alias,
         )
         if commit.expected_version is None:

@@ -41,6 +41,10 @@ from reseller_plans.service.wiring import wire
 __all__ = ["ResellerPlans"]
 
 
+_FIXED = frozenset(("bss", "storefront", "mailer", "store", "clock", "templates", "preview"))
+_FIXED |= {"alias_hold", "retry_budget", "staff_email", "leases"}
+
+
 class ResellerPlans:
     """Reseller plans, embedded: the commands, the queries and the due work.
 
@@ -106,6 +110,12 @@ class ResellerPlans:
         ``plans.preview.change_plan(...)``)."""
         self._closed = False
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # Its parts were wired with these: changing one afterwards would change nothing.
+        if name in _FIXED and name in self.__dict__:
+            raise AttributeError(f"ResellerPlans.{name} is fixed when it is built: build another")
+        super().__setattr__(name, value)
+
     def __repr__(self) -> str:
         return f"ResellerPlans(store={self.store!r}, clock={self.clock!r})"
 
@@ -158,6 +168,7 @@ class ResellerPlans:
         if self._closed:
             return
         self._closed = True
+        self._parts.store.close()  # from now on, every call says it is closed
         for adapter in (self.store, self.bss, self.storefront, self.mailer):
             close = getattr(adapter, "close", None)
             if callable(close):

@@ -83,15 +83,19 @@ class Previews:
                 hold = None if alias is None else uow.get_alias_hold(alias.value)
             return Facts(now=self.clock.now(), account=account, live=live, hold=hold)
 
-        return refused_or(
-            lambda: self._decide(
+        def decide() -> Preview:
+            given = facts()
+            live = given.live
+            return self._decide(
                 lambda f: plan_upgrade(request, f, new_id),
-                facts(),
+                given,
                 reads,
                 account_id=request.account_id,
+                distributor_id=None if live is None else live.distributor_id,
                 request=request,
             )
-        )
+
+        return refused_or(decide)
 
     def on_subscription(
         self,

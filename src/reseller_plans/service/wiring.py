@@ -6,11 +6,12 @@ Every part gets the same store, clock and lease settings; the façade only deleg
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 
 import attrs
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.ports import BSS, Clock, Mailer, Store, Storefront
+from reseller_plans.ports import BSS, Clock, Mailer, Store, Storefront, UnitOfWork
 from reseller_plans.service.commands import Commands
 from reseller_plans.service.driver import SagaDriver
 from reseller_plans.service.leases import LeaseSettings, Ownership
@@ -19,7 +20,23 @@ from reseller_plans.service.preview import PreviewCommands, Previews
 from reseller_plans.service.queries import Queries
 from reseller_plans.service.scheduler import Scheduler
 
-__all__ = ["Parts", "wire"]
+__all__ = ["OpenStore", "Parts", "wire"]
+
+
+class OpenStore:
+    """The store as the parts see it: refused, with a clear error, once the façade is closed."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.closed = False
+
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        if self.closed:
+            raise InvalidInput("this ResellerPlans is closed: build another one to go on")
+        return self._store.unit_of_work()
+
+    def close(self) -> None:
+        self.closed = True
 
 
 @attrs.frozen
@@ -30,6 +47,7 @@ class Parts:
     scheduler: Scheduler
     queries: Queries
     previews: PreviewCommands
+    store: OpenStore
 
 
 def wire(
@@ -54,6 +72,7 @@ def wire(
         raise InvalidInput("retry_budget must be at least 1")
     if alias_hold < dt.timedelta(0):
         raise InvalidInput("alias_hold must not be negative")
+    store = OpenStore(store)
     ownership = Ownership(store, clock, leases)
     outbox = OutboxSender(store, mailer, templates, clock, ownership)
     driver = SagaDriver(
@@ -72,4 +91,5 @@ def wire(
         Scheduler(driver),
         Queries(store),
         PreviewCommands(Previews(driver, clock)),
+        store,
     )

@@ -131,6 +131,7 @@ class _Ids:
 _FIRST_RESELLER = 3542
 """The first reseller's id, as in the emulator's demo world and the docs."""
 
+
 class Sandbox:
     """A complete in-memory world around a ``ResellerPlans``; see the module docstring.
 
