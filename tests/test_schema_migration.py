@@ -1,0 +1,95 @@
+"""A store made by the previous schema (version 1) is upgraded in place to version 2 (leases,
+claims) when it is opened, keeps what it held, and works: SQLite files and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from reseller_plans.domain.messages import MessageKind
+from reseller_plans.ports import OutboxEntry
+from reseller_plans.stores import postgres as pg_module
+from reseller_plans.stores.codec import dumps_subscription, outbox_to_row
+from reseller_plans.stores.postgres import PostgresStore
+from reseller_plans.stores.sql import schema_v1
+from reseller_plans.stores.sqlite import SQLiteStore
+from test_sqlite_store import T0, subscription
+
+DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
+MINUTE = dt.timedelta(minutes=1)
+
+
+def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
+    assert store.schema_version == 2
+    with store.unit_of_work() as uow:
+        kept = uow.get("s1")
+        assert kept is not None
+        assert kept.account_id == "3542"
+        lease = uow.take_lease("s1", "w", now=T0, until=T0 + MINUTE)
+        claimed = uow.claim_outbox("m1", "w", now=T0, until=T0 + MINUTE)
+    assert lease is not None
+    assert lease.generation == 1
+    assert claimed is not None
+    assert claimed.kind is MessageKind.WELCOME
+
+
+def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> None:
+    entry = outbox_to_row(OutboxEntry("m1", "s1", MessageKind.WELCOME, ("a@x.example",), {}, T0))
+    marks = ", ".join([marker] * 6)
+    run(
+        f"INSERT INTO subscriptions (id, account_id, live, due_at, version, body) VALUES ({marks})",  # noqa: S608
+        ("s1", "3542", 1, None, 1, dumps_subscription(subscription("s1"))),
+    )
+    run(
+        f"INSERT INTO outbox ({', '.join(entry)}) VALUES ({', '.join([marker] * len(entry))})",  # noqa: S608
+        tuple(entry.values()),
+    )
+
+
+def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # as the previous version of the library made it
+        db.executescript(schema_v1(sequence="INTEGER PRIMARY KEY AUTOINCREMENT"))
+        _v1_rows(db.execute, "?")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    store = SQLiteStore(path)
+    try:
+        _check_upgraded(store)
+    finally:
+        store.close()
+    reopened = SQLiteStore(path)  # and opening it again migrates nothing more
+    assert reopened.schema_version == 2
+    reopened.close()
+
+
+def test_a_version_1_postgres_schema_is_upgraded_in_place() -> None:
+    if not DSN:
+        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(DSN, autocommit=True) as db:
+        db.execute(f"CREATE SCHEMA {schema}")
+        db.execute(f"SET search_path TO {schema}")
+        for statement in pg_module.MIGRATIONS[0].split(";"):
+            if statement.strip():
+                db.execute(statement.encode())
+        _v1_rows(lambda sql, params: db.execute(sql.encode(), params), "%s")
+        db.execute("CREATE TABLE reseller_plans_schema (version INTEGER NOT NULL)")
+        db.execute("INSERT INTO reseller_plans_schema VALUES (1)")
+    try:
+        store = PostgresStore(DSN, schema=schema)
+        try:
+            _check_upgraded(store)
+        finally:
+            store.close()
+    finally:
+        with psycopg.connect(DSN, autocommit=True) as db:
+            db.execute(f"DROP SCHEMA {schema} CASCADE")
