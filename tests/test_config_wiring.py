@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reseller_plans import Actor, Plan, ResellerPlans
+from reseller_plans import Actor, InvalidInput, Plan, ResellerPlans
 from reseller_plans.config import ConfigError
 from reseller_plans.testing.emulator import EmulatorState
 from reseller_plans.testing.emulator.server import EmulatorServer, serve_emulator
@@ -57,8 +57,10 @@ def test_from_config_reads_the_file_lets_the_environment_win_and_closes_all_it_o
 
     assert plans.bss.closed  # type: ignore[attr-defined]
     assert plans.storefront.closed  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match="closed"):
+        plans.plan_of("3542")  # a closed ResellerPlans says so
     with pytest.raises(sqlite3.ProgrammingError):
-        plans.plan_of("3542")  # the SQLite connection is closed
+        plans.store.unit_of_work().__enter__()  # and its SQLite connection is closed
 
 
 def test_from_env_wires_from_the_environment_alone(
