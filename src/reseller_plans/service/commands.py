@@ -33,6 +33,7 @@ from reseller_plans.service.decisions import (
 from reseller_plans.service.driver import Held, SagaDriver, load
 from reseller_plans.service.planning import plan_check, plan_upgrade
 from reseller_plans.service.reads import Reads
+from reseller_plans.service.requests import SubscriptionCommand
 
 __all__ = ["Commands", "Planner"]
 
@@ -170,16 +171,7 @@ class Commands:
             )
         return self.carry_out(commit, upgrade.actor, key, request, facts, reads)
 
-    def on_subscription(
-        self,
-        subscription_id: str,
-        actor: Actor,
-        key: str | None,
-        request: Request,
-        planner: Callable[[Subscription, Facts], Decision],
-        *,
-        distributor_only: bool = False,
-    ) -> Subscription:
+    def on_subscription(self, command: SubscriptionCommand) -> Subscription:
         """Run a command on an existing subscription, waiting a bounded time while another
         driver holds it.
 
@@ -188,7 +180,12 @@ class Commands:
         """
         return self.driver.ownership.waiting(
             lambda: self._on_subscription(
-                subscription_id, actor, key, request, planner, distributor_only
+                command.subscription_id,
+                command.actor,
+                command.key,
+                command.request,
+                command.planner,
+                command.distributor_only,
             )
         )
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from functools import partial
 from pathlib import Path
-from types import TracebackType
 
 import attrs
 
@@ -20,18 +18,14 @@ from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
-from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.lifecycle import Trigger
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
 from reseller_plans.mail import Templates
 from reseller_plans.ports import BSS, Clock, Mailer, OutboxEntry, Store, Storefront, SystemClock
-from reseller_plans.service import inputs, planning
+from reseller_plans.service import inputs, requests
 from reseller_plans.service.access import (
-    Request,
     authorize_account,
-    authorize_distributor,
 )
 from reseller_plans.service.leases import LeaseSettings
 from reseller_plans.service.outbox import MessageRenderer
@@ -86,28 +80,15 @@ class ResellerPlans:
     ) -> None:
         self.bss, self.storefront, self.mailer, self.store = bss, storefront, mailer, store
         self.clock: Clock = clock or SystemClock()
-        checked = inputs.CheckedClock(self.clock)  # a naive clock is refused at its first read
-        self._checked_clock = checked
         self.templates: MessageRenderer = templates or Templates()
         self.alias_hold, self.retry_budget, self.staff_email = alias_hold, retry_budget, staff_email
         self.leases = leases or LeaseSettings()
         self._new_id = new_id or (lambda: "sub_" + uuid.uuid4().hex)
-        self._parts = wire(
-            bss=bss,
-            storefront=storefront,
-            mailer=mailer,
-            store=store,
-            clock=checked,
-            templates=self.templates,
-            alias_hold=alias_hold,
-            retry_budget=retry_budget,
-            staff_email=staff_email,
-            leases=self.leases,
-        )
+        self._checked_clock = inputs.CheckedClock(self.clock)  # naive time refused when read
+        self._parts = wire(self, self._checked_clock)
         self._commands = self._parts.commands
         self.preview = self._parts.previews
-        """What a command would do now, with nothing written (``plans.preview.upgrade(...)``,
-        ``plans.preview.change_plan(...)``)."""
+        """What a command would do now, with nothing written (``plans.preview.upgrade``)."""
         self._closed = False
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -127,24 +108,13 @@ class ResellerPlans:
         environ: Mapping[str, str] | None = None,
         clock: Clock | None = None,
     ) -> ResellerPlans:
-        """Wire one to the BSS, Storefront, mail server and SQLite store a TOML file names.
-
-        The environment's ``RESELLER_PLANS_*`` variables override the file (``docs/service.md``,
-        "Configuration"). ``close()`` (or leaving a ``with`` block) closes what it opened.
-
-        Args:
-            path: the TOML file.
-            environ: the environment (``os.environ`` by default).
-            clock: where time comes from (real time by default).
+        """Wire one from a TOML file, overridden by the ``RESELLER_PLANS_*`` variables of
+        ``environ`` (default ``os.environ``); ``close()`` closes what it opened.
 
         Raises:
             ConfigError: the file is unreadable or malformed, or a setting is missing.
-
-        .. versionadded:: Unreleased
         """
-        from reseller_plans.config import build_plans, load_settings  # noqa: PLC0415 - a cycle
-
-        return build_plans(load_settings(path, environ=environ), clock=clock)
+        return _configured(path, environ, clock)
 
     @classmethod
     def from_env(
@@ -154,35 +124,20 @@ class ResellerPlans:
 
         Raises:
             ConfigError: a setting is missing or malformed.
-
-        .. versionadded:: Unreleased
         """
-        from reseller_plans.config import build_plans, load_settings  # noqa: PLC0415 - a cycle
-
-        return build_plans(load_settings(None, environ=environ), clock=clock)
+        return _configured(None, environ, clock)
 
     def close(self) -> None:
-        """Close the adapters it was given that have a ``close()`` (the store, the BSS and
-        Storefront clients, the mailer), once. A host that shares an adapter with other code
-        closes it itself and does not call this."""
-        if self._closed:
-            return
-        self._closed = True
-        self._parts.store.close()  # from now on, every call says it is closed
-        for adapter in (self.store, self.bss, self.storefront, self.mailer):
-            close = getattr(adapter, "close", None)
-            if callable(close):
-                close()
+        """Close, once, the adapters it was given that have a ``close()``. A host that shares
+        an adapter with other code closes it itself and does not call this."""
+        if not self._closed:
+            self._closed = True
+            self._parts.close(self.store, self.bss, self.storefront, self.mailer)
 
     def __enter__(self) -> ResellerPlans:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def get(self, subscription_id: str) -> Subscription:
@@ -245,13 +200,9 @@ class ResellerPlans:
             NotFound: no such account.
             BackendError: the BSS could not be read.
         """
-        target = inputs.parse_plan(plan)
-        actor = inputs.parse_actor(actor)
-        account_id = inputs.identifier(account_id, "account_id")
-        alias = None if alias is None else inputs.text(alias, "alias")
+        account_id, target, actor, alias = inputs.check_arguments(account_id, plan, actor, alias)
         authorize_account(actor, account_id)
-        if account is not None and account.id != account_id:
-            raise InvalidInput(f"the account given is {account.id!r}, not {account_id!r}")
+        inputs.same_account(account, account_id)
         return self._commands.check(account_id, target, actor, alias, account)
 
     def upgrade(
@@ -281,10 +232,8 @@ class ResellerPlans:
             idempotency_key: repeat-safe key of this request, scoped to the actor.
             billing_cycle: monthly or annual.
             auto_renew: whether the term renews by itself.
-            channel: where the upgrade comes from: by default ``Channel.BSS`` for a
-                distributor and ``Channel.STOREFRONT`` for a reseller. ``Channel.PLATFORM``
-                means the platform already executed the order and calls us to provision (the
-                service manager): no order is placed.
+            channel: where it comes from (default: ``BSS`` for a distributor, ``STOREFRONT``
+                for a reseller); ``PLATFORM``: the platform executed the order, none is placed.
             platform_subscription_id: the platform's id of the subscription, when known.
 
         Returns:
@@ -342,17 +291,11 @@ class ResellerPlans:
             NotEligible: the account may not have Standard.
             IdempotencyConflict: the key was used with other arguments.
         """
-        sid, actor, key = inputs.command_arguments(subscription_id, actor, idempotency_key)
-        target = inputs.parse_plan(plan)
-        when = None if timing is None else inputs.parse_timing(timing)
-        request = Request.of("change_plan", sid, target.value, when)
-        plan_it = partial(
-            planning.plan_change,
-            plan=target,
-            timing=when,
-            platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
+        return self._commands.on_subscription(
+            requests.change_plan(
+                subscription_id, plan, actor, timing, idempotency_key, platform_initiated
+            )
         )
-        return self._commands.on_subscription(sid, actor, key, request, plan_it)
 
     def cancel(
         self,
@@ -365,11 +308,9 @@ class ResellerPlans:
     ) -> Subscription:
         """Cancel the subscription: the reseller goes back to Basic.
 
-        Immediately: the storefront and license are removed first and the platform's
-        subscription cancelled last. At the end of the term: scheduled, and withdrawable with
-        ``withdraw_change`` until then. The alias stays reserved to the reseller for
-        ``alias_hold``. With ``platform_initiated`` (the platform cancels and calls the service
-        manager) the platform's subscription is not cancelled again.
+        Immediately (storefront and license removed first, the platform's subscription last,
+        unless ``platform_initiated``), or at the end of the term (``withdraw_change`` until
+        then). The alias stays reserved to the reseller for ``alias_hold``.
 
         Raises:
             Forbidden: the actor may not act on the subscription.
@@ -378,15 +319,9 @@ class ResellerPlans:
             ChangePending: a plan change is scheduled.
             IdempotencyConflict: the key was used with other arguments.
         """
-        sid, actor, key = inputs.command_arguments(subscription_id, actor, idempotency_key)
-        when = inputs.parse_timing(timing)
-        request = Request.of("cancel", sid, when.value)
-        plan_it = partial(
-            planning.plan_cancel,
-            timing=when,
-            platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
+        return self._commands.on_subscription(
+            requests.cancel(subscription_id, actor, timing, idempotency_key, platform_initiated)
         )
-        return self._commands.on_subscription(sid, actor, key, request, plan_it)
 
     def withdraw_change(self, subscription_id: str, *, actor: Actor) -> Subscription:
         """Withdraw the scheduled plan change or cancellation before it applies.
@@ -396,10 +331,7 @@ class ResellerPlans:
             NotFound: no such subscription.
             IllegalTransition: nothing is scheduled.
         """
-        sid, actor, _ = inputs.command_arguments(subscription_id, actor, None)
-        return self._commands.on_subscription(
-            sid, actor, None, Request.of("withdraw_change"), planning.plan_withdraw
-        )
+        return self._commands.on_subscription(requests.withdraw_change(subscription_id, actor))
 
     def suspend(
         self,
@@ -417,17 +349,8 @@ class ResellerPlans:
             NotFound: no such subscription.
             IllegalTransition: not allowed in its state.
         """
-        sid, actor, key = inputs.command_arguments(subscription_id, actor, idempotency_key)
-        reason = inputs.text(reason, "reason")
-        authorize_distributor(actor)
-        request = Request.of(Trigger.SUSPEND.value, sid, reason)
-        plan_it = partial(
-            planning.plan_suspension,
-            reason=reason,
-            platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
-        )
         return self._commands.on_subscription(
-            sid, actor, key, request, plan_it, distributor_only=True
+            requests.suspend(subscription_id, actor, reason, idempotency_key, platform_initiated)
         )
 
     def resume(
@@ -445,15 +368,8 @@ class ResellerPlans:
             NotFound: no such subscription.
             IllegalTransition: not allowed in its state.
         """
-        sid, actor, key = inputs.command_arguments(subscription_id, actor, idempotency_key)
-        authorize_distributor(actor)
-        request = Request.of(Trigger.RESUME.value, sid, "")
-        plan_it = partial(
-            planning.plan_resumption,
-            platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
-        )
         return self._commands.on_subscription(
-            sid, actor, key, request, plan_it, distributor_only=True
+            requests.resume(subscription_id, actor, idempotency_key, platform_initiated)
         )
 
     def retry(self, subscription_id: str, *, actor: Actor) -> Subscription:
@@ -464,11 +380,7 @@ class ResellerPlans:
             NotFound: no such subscription.
             IllegalTransition: its provisioning has not failed.
         """
-        sid, actor, _ = inputs.command_arguments(subscription_id, actor, None)
-        retry = Request.of("retry")
-        return self._commands.on_subscription(
-            sid, actor, None, retry, planning.plan_retry, distributor_only=True
-        )
+        return self._commands.on_subscription(requests.retry(subscription_id, actor))
 
     def run_due(self, now: dt.datetime | None = None) -> DueReport:
         """Do everything that is due at ``now`` (default: the clock's now).
@@ -483,3 +395,11 @@ class ResellerPlans:
         """
         at = self._checked_clock.now() if now is None else inputs.instant(now, "now")
         return self._parts.scheduler.run_due(at)
+
+
+def _configured(
+    path: str | Path | None, environ: Mapping[str, str] | None, clock: Clock | None
+) -> ResellerPlans:
+    from reseller_plans.config import build_plans, load_settings  # noqa: PLC0415 - a cycle
+
+    return build_plans(load_settings(path, environ=environ), clock=clock)

@@ -19,6 +19,7 @@ import datetime as dt
 import enum
 from typing import TypeVar
 
+from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import InvalidInput
@@ -30,6 +31,8 @@ from reseller_plans.service.decisions import UpgradeRequest
 
 __all__ = [
     "CheckedClock",
+    "check_arguments",
+    "same_account",
     "parse_actor",
     "parse_alias",
     "parse_billing_cycle",
@@ -244,3 +247,21 @@ def parse_alias(alias: object) -> StorefrontAlias | None:
     if alias is None:
         return None
     return StorefrontAlias.parse(alias)  # type: ignore[arg-type]  # it refuses what is not text
+
+
+def check_arguments(
+    account_id: object, plan: object, actor: object, alias: object
+) -> tuple[str, Plan, Actor, str | None]:
+    """A check's arguments, parsed (its alias is only text: the check reports its rules)."""
+    return (
+        identifier(account_id, "account_id"),
+        parse_plan(plan),
+        parse_actor(actor),
+        None if alias is None else text(alias, "alias"),
+    )
+
+
+def same_account(account: ResellerAccount | None, account_id: str) -> None:
+    """Refuse an account the caller read that is not ``account_id``'s."""
+    if account is not None and account.id != account_id:
+        raise InvalidInput(f"the account given is {account.id!r}, not {account_id!r}")

@@ -12,18 +12,17 @@ on it, so the rules live in the planners alone.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 
 import attrs
 
 from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
-from reseller_plans.domain.errors import BackendError, InvalidInput, ResellerPlansError
+from reseller_plans.domain.errors import BackendError, ResellerPlansError
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
 from reseller_plans.ports import Clock
-from reseller_plans.service import inputs, planning
+from reseller_plans.service import inputs, requests
 from reseller_plans.service.access import authorize_account, authorize_subscription
 from reseller_plans.service.decisions import Commit, Decision, Facts, Need, Refusal, UpgradeRequest
 from reseller_plans.service.driver import SagaDriver, load
@@ -205,8 +204,7 @@ class PreviewCommands:
             request = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
             authorize_account(request.actor, request.account_id)
             # A preview names no subscription: the id source stays as the command finds it.
-            if account is not None and account.id != request.account_id:
-                raise InvalidInput(f"the account given is {account.id!r}, not {account_id!r}")
+            inputs.same_account(account, request.account_id)
             return self._previews.upgrade(request, lambda: PREVIEW_ID, account)
 
         return refused_or(preview)
@@ -231,10 +229,7 @@ class PreviewCommands:
 
         .. versionadded:: Unreleased
         """
-        sid, actor, _ = inputs.command_arguments(subscription_id, actor, None)
-        plan_it = partial(
-            planning.plan_change,
-            plan=inputs.parse_plan(plan),
-            timing=None if timing is None else inputs.parse_timing(timing),
+        command = requests.change_plan(subscription_id, plan, actor, timing)
+        return self._previews.on_subscription(
+            command.subscription_id, command.actor, command.planner
         )
-        return self._previews.on_subscription(sid, actor, plan_it)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractContextManager
+from typing import Protocol
 
 import attrs
 
@@ -20,7 +21,7 @@ from reseller_plans.service.preview import PreviewCommands, Previews
 from reseller_plans.service.queries import Queries
 from reseller_plans.service.scheduler import Scheduler
 
-__all__ = ["OpenStore", "Parts", "wire"]
+__all__ = ["Configured", "OpenStore", "Parts", "wire"]
 
 
 class OpenStore:
@@ -49,32 +50,44 @@ class Parts:
     previews: PreviewCommands
     store: OpenStore
 
+    def close(self, *adapters: object) -> None:
+        """Refuse every later call, then close each adapter that has a ``close()``."""
+        self.store.close()
+        for adapter in adapters:
+            close = getattr(adapter, "close", None)
+            if callable(close):
+                close()
 
-def wire(
-    *,
-    bss: BSS,
-    storefront: Storefront,
-    mailer: Mailer,
-    store: Store,
-    clock: Clock,
-    templates: MessageRenderer,
-    alias_hold: dt.timedelta,
-    retry_budget: int,
-    staff_email: str | None,
-    leases: LeaseSettings,
-) -> Parts:
-    """Wire the collaborators.
+
+class Configured(Protocol):
+    """What the façade was built with, as the parts are wired from it."""
+
+    bss: BSS
+    storefront: Storefront
+    mailer: Mailer
+    store: Store
+    templates: MessageRenderer
+    alias_hold: dt.timedelta
+    retry_budget: int
+    staff_email: str | None
+    leases: LeaseSettings
+
+
+def wire(configured: Configured, clock: Clock) -> Parts:
+    """Wire the collaborators from what the façade was given, with time read from ``clock``.
 
     Raises:
         InvalidInput: a ``retry_budget`` below 1 or a negative ``alias_hold``.
     """
+    bss, storefront, mailer = configured.bss, configured.storefront, configured.mailer
+    alias_hold, retry_budget = configured.alias_hold, configured.retry_budget
     if retry_budget < 1:
         raise InvalidInput("retry_budget must be at least 1")
     if alias_hold < dt.timedelta(0):
         raise InvalidInput("alias_hold must not be negative")
-    store = OpenStore(store)
-    ownership = Ownership(store, clock, leases)
-    outbox = OutboxSender(store, mailer, templates, clock, ownership)
+    store = OpenStore(configured.store)
+    ownership = Ownership(store, clock, configured.leases)
+    outbox = OutboxSender(store, mailer, configured.templates, clock, ownership)
     driver = SagaDriver(
         bss=bss,
         storefront=storefront,
@@ -84,7 +97,7 @@ def wire(
         ownership=ownership,
         alias_hold=alias_hold,
         retry_budget=retry_budget,
-        staff_email=staff_email,
+        staff_email=configured.staff_email,
     )
     return Parts(
         Commands(driver, clock),
