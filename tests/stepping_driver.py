@@ -10,7 +10,9 @@ a test can interleave two drivers on one subscription by hand, the way two proce
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from functools import partial
+
+import attrs
 
 from reseller_plans import Actor, Plan
 from reseller_plans.domain import saga
@@ -24,9 +26,9 @@ from reseller_plans.domain.errors import (
 from reseller_plans.domain.lifecycle import Context
 from reseller_plans.domain.plans import Timing
 from reseller_plans.domain.saga import Outcome, SagaStep
-from reseller_plans.domain.subscription import BillingCycle, StepAction, Subscription
+from reseller_plans.domain.subscription import StepAction, Subscription
 from reseller_plans.ports import BSS, AliasHold, Clock, Store, Storefront
-from reseller_plans.service import planning
+from reseller_plans.service import inputs, planning
 from reseller_plans.service.driver import apply_holds, load
 from reseller_plans.service.messages import (
     Draft,
@@ -34,7 +36,8 @@ from reseller_plans.service.messages import (
     outbox_entries,
     reseller_draft,
 )
-from reseller_plans.service.planning import Commit, Facts, Need, Refusal, UpgradeRequest
+from reseller_plans.service.planning import Commit, Facts
+from reseller_plans.service.reads import Reads, decide
 from reseller_plans.service.steps import call_for, platform_id
 
 ALIAS_HOLD = dt.timedelta(days=30)
@@ -55,40 +58,23 @@ class SteppingDriver:
 
     def upgrade(self, account_id: str, plan: Plan, *, actor: Actor, alias: str) -> Subscription:
         """Plan and commit an upgrade; its saga waits for :meth:`step`."""
-        request = UpgradeRequest(
-            account_id,
-            plan,
-            actor,
-            StorefrontAlias.parse(alias),
-            BillingCycle.MONTHLY,
-            True,
-            None,
-            None,
-        )
+        request = inputs.upgrade_request(account_id, plan, actor, "monthly", True, None, None)
+        request = attrs.evolve(request, alias=StorefrontAlias.parse(alias))
         with self.store.unit_of_work() as uow:
             live = uow.live_subscription_of(account_id)
-            hold = uow.get_alias_hold(request.alias.value) if request.alias else None
-        facts = Facts(
-            now=self.clock.now(), account=self.bss.get_account(account_id), live=live, hold=hold
-        )
-        return self._commit(
-            self._decide(
-                lambda f: planning.plan_upgrade(request, f, self._new_id),
-                facts,
-                account_id,
-                request.alias,
-            )
-        )
+            hold = uow.get_alias_hold(alias)
+        facts = Facts(self.clock.now(), self.bss.get_account(account_id), live=live, hold=hold)
+        planner = partial(planning.plan_upgrade, request, new_id=self._new_id)
+        commit = decide(planner, facts, self._reads(), account_id=account_id, alias=request.alias)
+        return self._commit(commit)
 
     def cancel(self, subscription_id: str) -> Subscription:
         """Plan and commit an immediate cancellation; its saga waits for :meth:`step`."""
         with self.store.unit_of_work() as uow:
             sub = load(uow, subscription_id)
-        facts = Facts(now=self.clock.now())
-        decision = self._decide(
-            lambda f: planning.plan_cancel(sub, f, Timing.IMMEDIATE), facts, sub.account_id, None
-        )
-        return self._commit(decision)
+        planner = partial(planning.plan_cancel, sub, timing=Timing.IMMEDIATE)
+        facts = Facts(self.clock.now())
+        return self._commit(decide(planner, facts, self._reads(), account_id=sub.account_id))
 
     def take(self, subscription_id: str) -> Subscription:
         """Take up a subscription as stored (as another process would find it)."""
@@ -154,32 +140,6 @@ class SteppingDriver:
         except ResellerPlansError as exc:
             return Outcome.permanent(str(exc)), Draft()
 
-    def _decide(
-        self,
-        planner: Callable[[Facts], planning.Decision],
-        facts: Facts,
-        account_id: str,
-        alias: StorefrontAlias | None,
-    ) -> Commit:
-        while True:
-            decision = planner(facts)
-            if isinstance(decision, Refusal):
-                raise decision.error
-            if isinstance(decision, Commit):
-                return decision
-            if decision is Need.PROFILES:
-                account = facts.account or self.bss.get_account(account_id)
-                distributor = self.bss.get_distributor(account.distributor_id)
-                facts = Facts(
-                    facts.now, account, distributor, facts.live, facts.hold, facts.alias_free
-                )
-            else:
-                assert alias is not None
-                free = self.storefront.is_alias_free(alias, account_id=account_id)
-                facts = Facts(
-                    facts.now, facts.account, facts.distributor, facts.live, facts.hold, free
-                )
-
     def _commit(self, commit: Commit) -> Subscription:
         sub = commit.subscription
         with self.store.unit_of_work() as uow:
@@ -191,6 +151,9 @@ class SteppingDriver:
                 uow.save(sub, commit.events, expected_version=commit.expected_version)
         self.subscription = sub
         return sub
+
+    def _reads(self) -> Reads:
+        return Reads(self.bss, self.storefront)
 
     def _new_id(self) -> str:
         self._count += 1

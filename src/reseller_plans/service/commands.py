@@ -32,7 +32,7 @@ from reseller_plans.service.decisions import (
 )
 from reseller_plans.service.driver import Held, SagaDriver, load
 from reseller_plans.service.planning import plan_check, plan_upgrade
-from reseller_plans.service.reads import Reads
+from reseller_plans.service.reads import Reads, decide
 from reseller_plans.service.requests import SubscriptionCommand
 
 __all__ = ["Commands", "Planner"]
@@ -152,7 +152,7 @@ class Commands:
             alias = upgrade.alias
             hold = None if alias is None else uow.get_alias_hold(alias.value)
         facts = Facts(now=self.clock.now(), account=account, live=live, hold=hold)
-        commit = self.decide(
+        commit = decide(
             lambda f: plan_upgrade(upgrade, f, new_id),
             facts,
             reads,
@@ -206,7 +206,7 @@ class Commands:
         authorize_subscription(actor, sub, distributor_only=distributor_only)
         reads = self.driver.reads()
         facts = Facts(now=self.clock.now())
-        commit = self.decide(
+        commit = decide(
             lambda f: planner(sub, f),
             facts,
             reads,
@@ -214,37 +214,6 @@ class Commands:
             distributor_id=sub.distributor_id,
         )
         return self.carry_out(commit, actor, key, request, facts, reads)
-
-    def decide(
-        self,
-        planner: Planner,
-        facts: Facts,
-        reads: Reads,
-        *,
-        account_id: str,
-        distributor_id: str | None = None,
-        alias: StorefrontAlias | None = None,
-    ) -> Commit:
-        """Ask the planner, reading what it needs, until it decides.
-
-        Raises:
-            ResellerPlansError: the planner refused the command.
-        """
-        for _ in range(len(Need) + 1):
-            decision = planner(facts)
-            if isinstance(decision, Need):
-                facts = reads.supply(
-                    facts,
-                    decision,
-                    account_id=account_id,
-                    distributor_id=distributor_id,
-                    alias=alias,
-                )
-                continue
-            if isinstance(decision, Commit):
-                return decision
-            raise decision.error
-        raise RuntimeError("a planner asked for the same fact twice")  # pragma: no cover
 
     def carry_out(
         self,

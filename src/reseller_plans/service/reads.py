@@ -2,19 +2,22 @@
 
 A command reads the account and its distributor's profile at most once, however many steps
 need them (eligibility, then the email's context), and reads the Storefront only when a
-planner asks whether an alias is free (``planning.Need``).
+planner asks whether an alias is free (``planning.Need``). :func:`decide` asks a planner,
+supplying what it needs, until it decides: every driver plans a command through it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import attrs
 
 from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.ports import BSS, Storefront
-from reseller_plans.service.decisions import Facts, Need
+from reseller_plans.service.decisions import Commit, Decision, Facts, Need
 
-__all__ = ["Reads"]
+__all__ = ["Reads", "decide"]
 
 
 class Reads:
@@ -77,3 +80,34 @@ class Reads:
             raise ValueError("no alias to ask the Storefront about")
         free = self._storefront.is_alias_free(alias, account_id=account_id)
         return attrs.evolve(facts, alias_free=free)
+
+
+def decide(
+    planner: Callable[[Facts], Decision],
+    facts: Facts,
+    reads: Reads,
+    *,
+    account_id: str,
+    distributor_id: str | None = None,
+    alias: StorefrontAlias | None = None,
+) -> Commit:
+    """Ask the planner, reading what it needs, until it decides.
+
+    Raises:
+        ResellerPlansError: the planner refused the command.
+    """
+    for _ in range(len(Need) + 1):
+        decision = planner(facts)
+        if isinstance(decision, Need):
+            facts = reads.supply(
+                facts,
+                decision,
+                account_id=account_id,
+                distributor_id=distributor_id,
+                alias=alias,
+            )
+            continue
+        if isinstance(decision, Commit):
+            return decision
+        raise decision.error
+    raise RuntimeError("a planner asked for the same fact twice")  # pragma: no cover
