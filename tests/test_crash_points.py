@@ -49,7 +49,10 @@ LEASES = LeaseSettings(
     busy_timeout=dt.timedelta(milliseconds=1),
     outbox_claim=dt.timedelta(minutes=2),
 )
-READS = frozenset({"get_distributor", "get_account", "list_resellers", "is_alias_free"})
+READS = frozenset(
+    {"get_distributor", "get_account", "list_resellers", "is_alias_free", "licensed_plan"}
+    | {"storefront_status"}
+)
 
 
 class ProcessDied(BaseException):
