@@ -211,3 +211,27 @@ def test_a_command_on_a_busy_subscription_exits_75_and_changes_nothing(
     assert "busy" in json.loads(out)["error"]["message"]
     code, out, _ = run("--json", "status", sub)
     assert json.loads(out)["status"] == "active"
+
+
+def test_run_due_reports_failures_and_repairs_readably_and_as_json() -> None:
+    from reseller_plans import DueFailure, DueReport, Repaired  # noqa: PLC0415
+    from reseller_plans.cli.render import due_report_dict, due_summary  # noqa: PLC0415
+    from reseller_plans.domain.subscription import StepAction  # noqa: PLC0415
+
+    at = dt.datetime(2026, 1, 15, 9, 5, tzinfo=dt.UTC)
+    report = DueReport(
+        subscriptions=2,
+        failures=(DueFailure("sub_1", "KeyError: 'x'", at),),
+        reconciled=1,
+        repaired=(Repaired("sub_2", "3542", (StepAction.DEACTIVATE_STOREFRONT,)),),
+    )
+    data = due_report_dict(report)
+    assert json.loads(json.dumps(data)) == data  # plain JSON values (a datetime would not be)
+    assert data["repaired"] == [
+        {"subscription": "sub_2", "account": "3542", "repairs": ["deactivate_storefront"]}
+    ]
+    lines = due_summary(data).splitlines()
+    assert lines[0].startswith("subscriptions: 2, renewals: 0")
+    assert "reconciled: 1" in lines[0]
+    assert lines[1] == "failed: sub_1: KeyError: 'x' (again after 2026-01-15T09:05:00+00:00)"
+    assert lines[2] == "repaired: account 3542 (sub_2): deactivate_storefront"

@@ -87,6 +87,32 @@ def test_from_env_wires_from_the_environment_alone(
     plans.close()  # a second close is harmless
 
 
+@pytest.mark.parametrize(("step_deadline", "adapter_deadline"), [("120", 45.0), ("10", 10.0)])
+def test_the_adapters_calls_never_outlast_a_step(
+    emulator: tuple[EmulatorServer, EmulatorState],
+    tmp_path: Path,
+    step_deadline: str,
+    adapter_deadline: float,
+) -> None:
+    server, state = emulator
+    creds = state.credentials
+    environ = {
+        "RESELLER_PLANS_BSS_URL": server.url,
+        "RESELLER_PLANS_CLIENT_ID": creds.client_key,
+        "RESELLER_PLANS_CLIENT_SECRET": creds.client_secret,
+        "RESELLER_PLANS_USERNAME": creds.username,
+        "RESELLER_PLANS_PASSWORD": creds.password,
+        "RESELLER_PLANS_STOREFRONT_API_KEY": min(creds.api_keys),
+        "RESELLER_PLANS_STORE": str(tmp_path / "env.db"),
+        "RESELLER_PLANS_STEP_DEADLINE_SECONDS": step_deadline,
+        "RESELLER_PLANS_LEASE_SECONDS": "300",
+    }
+    with ResellerPlans.from_env(environ) as plans:
+        # one knob: the adapters' own deadline (45 s) unless a step may take less
+        assert plans.bss.deadline == adapter_deadline  # type: ignore[attr-defined]
+        assert plans.storefront.deadline == adapter_deadline  # type: ignore[attr-defined]
+
+
 def test_from_env_names_every_missing_setting() -> None:
     with pytest.raises(ConfigError, match=r"missing settings: bss_url .*RESELLER_PLANS_BSS_URL"):
         ResellerPlans.from_env({})

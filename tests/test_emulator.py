@@ -23,6 +23,7 @@ from reseller_plans import (
 from reseller_plans.bss import BSSClient, BSSWireConfig
 from reseller_plans.domain.errors import TransientBackendError
 from reseller_plans.http import AuthenticationFailed, BackendForbidden, MalformedResponse
+from reseller_plans.ports import StorefrontStatus
 from reseller_plans.storefront import StorefrontClient
 from reseller_plans.testing.emulator import (
     EmulatorServer,
@@ -98,17 +99,22 @@ def test_full_flow_over_real_sockets(server: EmulatorServer) -> None:
 
         bss.provision_license("3542", Plan.STANDARD, idempotency_key="lic-3542")
         assert bss.get_account("3542").plan is Plan.STANDARD
+        assert bss.licensed_plan("3542") is Plan.STANDARD
 
+        assert shop.storefront_status("3542") is StorefrontStatus.NONE  # none yet: a 404
         url = shop.activate_storefront("3542", alias, Plan.STANDARD)
+        assert shop.storefront_status("3542") is StorefrontStatus.LIVE
         assert url == "https://cloud.disti.example/techsolutions"
         assert not shop.is_alias_free(alias, account_id="3543")
         with pytest.raises(AliasTaken):
             shop.hold_alias(alias, account_id="3543")
 
         shop.suspend_storefront("3542")
+        assert shop.storefront_status("3542") is StorefrontStatus.SUSPENDED
         shop.resume_storefront("3542")
         shop.deactivate_storefront("3542")
         assert state.storefronts["3542"]["status"] == "Inactive"
+        assert shop.storefront_status("3542") is StorefrontStatus.NONE
         shop.release_alias(alias, account_id="3542")
         assert "techsolutions" not in state.aliases
 
@@ -116,6 +122,7 @@ def test_full_flow_over_real_sockets(server: EmulatorServer) -> None:
         bss.revoke_license("3542", idempotency_key="rev-3542")
         assert state.subscriptions[order.platform_subscription_id or ""]["status"] == "Cancelled"
         assert bss.get_account("3542").plan is Plan.BASIC
+        assert bss.licensed_plan("3542") is Plan.BASIC
         assert bss.token_fetches == 1
 
 

@@ -44,6 +44,7 @@ PUBLIC_NAMES = [
     "PermanentBackendError",
     "Plan",
     "Preview",
+    "Repaired",
     "ResellerAccount",
     "ResellerPlans",
     "ResellerPlansError",

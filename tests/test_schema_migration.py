@@ -1,5 +1,6 @@
-"""A store made by the previous schema (version 1) is upgraded in place to version 2 (leases,
-claims) when it is opened, keeps what it held, and works: SQLite files and PostgreSQL."""
+"""A store made by the first schema (version 1) is upgraded in place to the latest (version 3:
+leases, claims, reconciliation requests) when it is opened, keeps what it held, and works:
+SQLite files and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from reseller_plans.ports import OutboxEntry
 from reseller_plans.stores import postgres as pg_module
 from reseller_plans.stores.codec import dumps_subscription, outbox_to_row
 from reseller_plans.stores.postgres import PostgresStore
-from reseller_plans.stores.sql import schema_v1
+from reseller_plans.stores.schema import schema_v1
 from reseller_plans.stores.sqlite import SQLiteStore
 from test_sqlite_store import T0, subscription
 
@@ -27,7 +28,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
-    assert store.schema_version == 2
+    assert store.schema_version == 3
     with store.unit_of_work() as uow:
         kept = uow.get("s1")
         assert kept is not None
@@ -36,6 +37,10 @@ def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
         claimed = uow.claim_outbox("m1", "w", now=T0, until=T0 + MINUTE)
     assert lease is not None
     assert lease.generation == 1
+    assert not lease.taken_over
+    with store.unit_of_work() as uow:  # version 3: reconciliation requests
+        uow.request_reconciliation("s1", at=T0, reason="test")
+        assert uow.due_reconciliations(T0, 10) == [("s1", "test")]
     assert claimed is not None
     assert claimed.kind is MessageKind.WELCOME
 
@@ -67,7 +72,7 @@ def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     finally:
         store.close()
     reopened = SQLiteStore(path)  # and opening it again migrates nothing more
-    assert reopened.schema_version == 2
+    assert reopened.schema_version == 3
     reopened.close()
 
 

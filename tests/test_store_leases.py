@@ -89,6 +89,58 @@ def test_a_lease_has_one_owner_until_it_ends_and_changes_hands_with_a_new_genera
     assert stale is None  # the old owner cannot take it back while the new one's lasts
 
 
+def test_a_lease_says_when_it_was_taken_over_and_generations_only_go_up(opener: Opener) -> None:
+    store = opener()
+    with store.unit_of_work() as uow:
+        first = uow.take_lease("s1", "a", now=T0, until=T0 + MINUTE)
+    with store.unit_of_work() as uow:  # a never gave it back: b takes it over
+        over = uow.take_lease("s1", "b", now=T0 + 2 * MINUTE, until=T0 + 3 * MINUTE)
+    with store.unit_of_work() as uow:
+        renewed = uow.take_lease("s1", "b", now=T0 + 2 * MINUTE, until=T0 + 4 * MINUTE)
+    assert over is not None
+    assert renewed is not None
+    with store.unit_of_work() as uow:
+        uow.release_lease(renewed)
+    with store.unit_of_work() as uow:  # given back: c takes it, not over anyone
+        after = uow.take_lease("s1", "c", now=T0 + 2 * MINUTE, until=T0 + 3 * MINUTE)
+    with store.unit_of_work() as uow:  # a, back from a freeze, cannot pass for its old lease
+        assert after is not None
+        uow.release_lease(after)
+        late = uow.take_lease("s1", "a", now=T0 + 2 * MINUTE, until=T0 + 3 * MINUTE)
+
+    assert first is not None
+    assert not first.taken_over
+    assert (over.generation, over.taken_over) == (2, True)
+    assert (renewed.generation, renewed.taken_over) == (2, True)
+    assert (after.generation, after.taken_over) == (3, False)
+    assert late is not None
+    assert late.generation == 4 != first.generation
+
+
+def test_reconciliation_requests_keep_the_earliest_and_end_only_when_due(opener: Opener) -> None:
+    store = opener()
+    with store.unit_of_work() as uow:
+        uow.request_reconciliation("s2", at=T0 + 2 * MINUTE, reason="later")
+        uow.request_reconciliation("s1", at=T0 + MINUTE, reason="first")
+        uow.request_reconciliation("s1", at=T0 + 3 * MINUTE, reason="not earlier")
+    with store.unit_of_work() as uow:
+        assert uow.due_reconciliations(T0, 10) == []
+        assert uow.due_reconciliations(T0 + 5 * MINUTE, 10) == [("s1", "first"), ("s2", "later")]
+        assert uow.due_reconciliations(T0 + 5 * MINUTE, 1) == [("s1", "first")]
+        uow.request_reconciliation("s2", at=T0, reason="sooner")
+    with store.unit_of_work() as uow:
+        assert uow.due_reconciliations(T0 + MINUTE, 10) == [("s2", "sooner"), ("s1", "first")]
+        uow.finish_reconciliation("s1", now=T0)  # not due at T0: it stays
+        uow.finish_reconciliation("s2", now=T0)
+    with store.unit_of_work() as uow:
+        assert uow.due_reconciliations(T0 + 5 * MINUTE, 10) == [("s1", "first")]
+    with pytest.raises(RuntimeError), store.unit_of_work() as uow:
+        uow.finish_reconciliation("s1", now=T0 + 5 * MINUTE)
+        raise RuntimeError("roll back")
+    with store.unit_of_work() as uow:
+        assert uow.due_reconciliations(T0 + 5 * MINUTE, 10) == [("s1", "first")]
+
+
 def test_releasing_a_lease_that_changed_hands_lets_the_new_owner_keep_it(opener: Opener) -> None:
     store = opener()
     with store.unit_of_work() as uow:

@@ -243,3 +243,28 @@ def test_close(router: respx.Router) -> None:
         assert "shop.test" in repr(client)
         assert not client.closed
     assert client.closed
+
+
+@pytest.mark.parametrize(
+    ("response", "status"),
+    [
+        (json_response(200, {"status": "Active", "alias": "techsolutions"}), "live"),
+        (json_response(200, {"status": "Suspended"}), "suspended"),
+        (json_response(200, {"status": "Inactive"}), "none"),
+        (json_response(404, {"message": "no storefront"}), "none"),
+    ],
+)
+def test_storefront_status_reads_the_storefront(
+    router: respx.Router, response: httpx.Response, status: str
+) -> None:
+    router.get(FRONT).mock(return_value=response)
+    assert make_storefront(router).storefront_status("3542").value == status
+
+
+@pytest.mark.parametrize("body", [{}, {"status": "Deleting"}, {"status": None}])
+def test_an_unknown_storefront_status_is_malformed_never_none(
+    router: respx.Router, body: dict[str, object]
+) -> None:
+    router.get(FRONT).mock(return_value=json_response(200, body))
+    with pytest.raises(MalformedResponse):
+        make_storefront(router).storefront_status("3542")

@@ -48,7 +48,14 @@ from reseller_plans.domain.subscription import (
     SyncStatus,
     Term,
 )
-from reseller_plans.service import DueFailure, DueReport, LeaseSettings, Preview, ResellerPlans
+from reseller_plans.service import (
+    DueFailure,
+    DueReport,
+    LeaseSettings,
+    Preview,
+    Repaired,
+    ResellerPlans,
+)
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.sqlite import SQLiteStore
 
@@ -63,6 +70,7 @@ __all__ = [
     "ResellerPlans",
     "DueReport",
     "DueFailure",
+    "Repaired",
     "LeaseSettings",
     "Preview",
     "SQLiteStore",

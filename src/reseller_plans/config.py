@@ -281,6 +281,7 @@ def build_plans(
     """
     # The HTTP stack is imported here, not at the top: importing the package stays light.
     from reseller_plans.bss import BSSClient  # noqa: PLC0415
+    from reseller_plans.http import RetryPolicy  # noqa: PLC0415
     from reseller_plans.mail import ConsoleMailer, SMTPMailer  # noqa: PLC0415
     from reseller_plans.ports import Mailer  # noqa: PLC0415 - beside the adapters it types
     from reseller_plans.storefront import StorefrontClient  # noqa: PLC0415
@@ -289,6 +290,8 @@ def build_plans(
     settings.require(
         "bss_url", "client_id", "client_secret", "username", "password", "storefront_api_key"
     )
+    # One knob: an adapter call never outlasts a step (ResellerPlans refuses one that could).
+    retry = RetryPolicy(deadline=min(RetryPolicy().deadline, settings.step_deadline_seconds))
     bss = BSSClient(
         settings.bss_url or "",
         client_key=settings.client_id or "",
@@ -297,10 +300,12 @@ def build_plans(
         password=settings.password or "",
         api_version=settings.api_version,
         distributor_id=settings.distributor,
+        retry=retry,
     )
     storefront = StorefrontClient(
         settings.storefront_url or settings.bss_url or "",
         api_key=settings.storefront_api_key or "",
+        retry=retry,
     )
     mailer: Mailer
     if settings.smtp_host:

@@ -28,6 +28,7 @@ from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.reconcile import StorefrontStatus
 from reseller_plans.domain.subscription import Subscription
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "PlanOrder",
     "Store",
     "Storefront",
+    "StorefrontStatus",
     "SystemClock",
     "UnitOfWork",
 ]
@@ -149,6 +151,11 @@ class BSS(Protocol):
         """Revoke the account's Reseller Plan license, back to Basic (idempotent)."""
         ...
 
+    def licensed_plan(self, account_id: str) -> Plan:
+        """The plan the account's Reseller Plan license names (``Plan.BASIC`` for none): the
+        reconciler's read."""
+        ...
+
 
 class Storefront(Protocol):
     """The distributor's Storefront: aliases, reseller storefronts, the reseller's purchases."""
@@ -192,6 +199,11 @@ class Storefront(Protocol):
 
     def deactivate_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Shut the reseller's storefront down (idempotent)."""
+        ...
+
+    def storefront_status(self, account_id: str) -> StorefrontStatus:
+        """What the Storefront shows of the reseller's storefront (``NONE`` when it has none):
+        the reconciler's read."""
         ...
 
     def purchase_plan(
@@ -295,6 +307,9 @@ class Lease:
     owner: str
     generation: int
     until: dt.datetime
+    taken_over: bool = False
+    """Taken from an owner that never gave it back (its process died or froze): that owner's
+    last call may have acted, or may still act."""
 
 
 class UnitOfWork(Protocol):
@@ -389,6 +404,20 @@ class UnitOfWork(Protocol):
     ) -> None:
         """Give the lease up, if it is still this one. With ``failure``, note that the
         subscription's due work failed: ``due`` leaves it out until ``retry_at``."""
+        ...
+
+    def request_reconciliation(self, subscription_id: str, *, at: dt.datetime, reason: str) -> None:
+        """Ask for the subscription's account to be reconciled at ``at`` (of two requests, the
+        earlier stands, with its reason)."""
+        ...
+
+    def due_reconciliations(self, now: dt.datetime, limit: int) -> list[tuple[str, str]]:
+        """The subscriptions to reconcile by ``now``, with why, earliest first."""
+        ...
+
+    def finish_reconciliation(self, subscription_id: str, *, now: dt.datetime) -> None:
+        """Forget the subscription's reconciliation request if it was due by ``now`` (it was
+        made; a later one asked for meanwhile stands)."""
         ...
 
     def claim_outbox(

@@ -561,6 +561,16 @@ class BSSClient(BackendAdapter):
         """
         self._patch_license(account_id, Plan.BASIC, idempotency_key)
 
+    def licensed_plan(self, account_id: str) -> Plan:
+        """The plan the account's Reseller Plan license names: the account's
+        ``wire.account_plan_member`` (``resellerPlan``), as :meth:`get_account` reads it.
+
+        Raises:
+            NotFound: no such account.
+            BackendError: the BSS failed.
+        """
+        return self.get_account(account_id).plan
+
     def _patch_license(self, account_id: str, plan: Plan, idempotency_key: str) -> None:
         value = self.wire.license_values[plan]
         self.patch_account(

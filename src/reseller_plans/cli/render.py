@@ -15,6 +15,7 @@ import io
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import click
 from rich import box
 from rich.progress import ProgressColumn, Task
@@ -26,6 +27,7 @@ from reseller_plans.bulk.rows import FORMULA_TRIGGERS
 from reseller_plans.cli.session import Session
 from reseller_plans.domain.eligibility import EligibilityReport
 from reseller_plans.domain.subscription import Subscription
+from reseller_plans.service import DueReport
 
 __all__ = [
     "OUTCOMES",
@@ -221,3 +223,40 @@ class RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text("" if speed is None else f"{speed:.1f} rows/s", style="progress.data.speed")
+
+
+def due_report_dict(report: DueReport) -> dict[str, Any]:
+    """A ``run_due`` report as JSON values: its counts, the failures and the repairs."""
+    data: dict[str, Any] = {
+        field.name: getattr(report, field.name)
+        for field in attrs.fields(DueReport)
+        if field.name not in ("failures", "repaired")
+    }
+    data["failures"] = [
+        {"subscription": f.subscription_id, "error": f.error, "retry_at": f.retry_at.isoformat()}
+        for f in report.failures
+    ]
+    data["repaired"] = [
+        {
+            "subscription": r.subscription_id,
+            "account": r.account_id,
+            "repairs": [a.value for a in r.repairs],
+        }
+        for r in report.repaired
+    ]
+    return data
+
+
+def due_summary(data: dict[str, Any]) -> str:
+    """One line of a ``due_report_dict``: every count, then each failure and repair."""
+    counts = [f"{k.replace('_', ' ')}: {v}" for k, v in data.items() if isinstance(v, int)]
+    lines = [", ".join(counts)]
+    lines += [
+        f"failed: {f['subscription']}: {f['error']} (again after {f['retry_at']})"
+        for f in data["failures"]
+    ]
+    lines += [
+        f"repaired: account {r['account']} ({r['subscription']}): {', '.join(r['repairs'])}"
+        for r in data["repaired"]
+    ]
+    return "\n".join(lines)

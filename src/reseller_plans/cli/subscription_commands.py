@@ -7,13 +7,18 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import attrs
 import click
 from rich import box
 from rich.table import Table
 
 from reseller_plans.cli.app import PLAN_CHOICE, cli, json_option, pass_session
-from reseller_plans.cli.render import print_reports, print_subscription, report_dict
+from reseller_plans.cli.render import (
+    due_report_dict,
+    due_summary,
+    print_reports,
+    print_subscription,
+    report_dict,
+)
 from reseller_plans.cli.session import EXIT_FAILED, EXIT_OK, Session, errors, fail
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.errors import NotFound
@@ -193,8 +198,8 @@ def run_due(session: Session) -> None:
     """Do what is due now: resume operations, apply scheduled changes, renew, send email."""
     with errors(session):
         report = session.plans.run_due()
-    data = attrs.asdict(report)
+    data = due_report_dict(report)
     if session.json_output:
         session.echo_json(data)
     else:
-        session.out.print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in data.items()))
+        session.out.print(due_summary(data), markup=False, highlight=False)

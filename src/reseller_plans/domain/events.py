@@ -28,6 +28,7 @@ __all__ = [
     "PlanChanged",
     "ProvisioningFailed",
     "ProvisioningRetried",
+    "Reconciled",
     "Renewed",
     "Requested",
     "Resumed",
@@ -170,6 +171,21 @@ class Expired(Event):
     """The term ended without auto-renewal; cancellation follows."""
 
 
+@attrs.frozen
+class Reconciled(Event):
+    """A reconciliation found what the account's subscriptions do not allow, and undid it.
+
+    Attributes:
+        account_id: the reseller account.
+        repairs: the calls made, comma-separated (``"deactivate_storefront,revoke_license"``).
+        reason: why the reconciliation was asked for.
+    """
+
+    account_id: str
+    repairs: str
+    reason: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -193,6 +209,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RevertedToBasic,
         Renewed,
         Expired,
+        Reconciled,
     )
 }
 

@@ -57,6 +57,7 @@ __all__ = [
     "Outcome",
     "OutcomeKind",
     "SagaStep",
+    "after_takeover",
     "message_for",
     "next_step",
     "record",
@@ -348,6 +349,21 @@ def record(sub: Subscription, step: SagaStep, outcome: Outcome, ctx: Context) ->
     if not _compensations(op):
         return _finish_failed(sub, op, ctx)
     return Result(sub, ())
+
+
+def after_takeover(outcome: Outcome) -> Outcome:
+    """The outcome of the first step a driver runs after taking the lease over from an owner
+    that never gave it back (its process died or froze, maybe in the middle of this very step).
+
+    A permanent failure now does not prove that the previous owner's attempt did not act: the
+    step counts as maybe done (:meth:`Outcome.unknown`), so that a compensation undoes it too.
+    Any other outcome stands.
+    """
+    if outcome.kind is OutcomeKind.PERMANENT:
+        return Outcome.unknown(
+            f"{outcome.reason} (after a takeover: the previous try may have acted)"
+        )
+    return outcome
 
 
 def with_alias_steps(op: Operation) -> Operation:

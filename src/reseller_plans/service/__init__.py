@@ -22,10 +22,12 @@ from reseller_plans.service.facade import ResellerPlans
 from reseller_plans.service.leases import LeaseSettings
 from reseller_plans.service.outbox import MessageRenderer, RenderedMessage
 from reseller_plans.service.preview import Preview
+from reseller_plans.service.reconciler import Repaired
 from reseller_plans.service.scheduler import DueFailure, DueReport
 
 __all__ = [
     "DueFailure",
+    "Repaired",
     "DueReport",
     "LeaseSettings",
     "MessageRenderer",

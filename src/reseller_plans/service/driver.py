@@ -42,7 +42,7 @@ from reseller_plans.service.messages import (
 )
 from reseller_plans.service.outbox import OutboxSender
 from reseller_plans.service.reads import Reads
-from reseller_plans.service.steps import call_for, platform_id
+from reseller_plans.service.steps import call_for, platform_id, repair_call
 
 __all__ = ["Held", "SagaDriver", "apply_holds", "load"]
 
@@ -74,10 +74,15 @@ def apply_holds(uow: UnitOfWork, effects: Effects) -> None:
 
 @attrs.define
 class Held:
-    """The lease a driver call holds, as last renewed; ``lost`` once it changed hands."""
+    """The lease a driver call holds, as last renewed; ``lost`` once it changed hands;
+    ``in_doubt`` until the first outcome recorded after taking it over (``saga.after_takeover``)."""
 
     lease: Lease
     lost: bool = False
+    in_doubt: bool = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.in_doubt = self.lease.taken_over
 
 
 class SagaDriver:
@@ -217,6 +222,8 @@ class SagaDriver:
     ) -> Subscription:
         """Commit the outcome's effects, under the lease. Returns the subscription as stored
         after them (as it was, when the lease changed hands: the outcome is refused)."""
+        if held.in_doubt:
+            outcome = saga.after_takeover(outcome)
         effects = settle(sub, step, outcome, Context(at=at), alias_hold=self.alias_hold)
         if any(m.audience is Audience.STAFF for m in effects.messages):
             draft = self._staff_draft(sub, reads)
@@ -234,12 +241,22 @@ class SagaDriver:
                 sub.id,
             )  # fmt: skip
             held.lost = True
+            self.ownership.stale_call(sub.id)  # what it did may undo the new owner's work
             return sub
         except ConcurrentUpdate:
-            # Someone else moved it on: this outcome is lost, go on from what is stored.
+            # Someone else moved it on: this outcome is lost, go on from what is stored. What
+            # this call did may undo their work: look again.
+            self.ownership.stale_call(sub.id)
             with self.store.unit_of_work() as uow:
                 return load(uow, sub.id)
+        held.in_doubt = False
         return effects.subscription
+
+    def repair(self, sub: Subscription, action: StepAction) -> None:
+        """Make one reconciliation's call (``domain.reconcile``) for the subscription's account."""
+        call = repair_call(sub, action)
+        port = self.bss if call.port == "bss" else self.storefront
+        getattr(port, call.operation)(*call.args, **call.kwargs)
 
     def _staff_draft(self, sub: Subscription, reads: Reads) -> Draft:
         try:

@@ -26,7 +26,10 @@ import attrs
 from reseller_plans.domain.errors import InvalidInput, SubscriptionBusy
 from reseller_plans.ports import Clock, Lease, Store, UnitOfWork
 
-__all__ = ["LeaseLost", "LeaseSettings", "Ownership"]
+__all__ = ["STALE_CALL", "TAKEN_OVER", "LeaseLost", "LeaseSettings", "Ownership"]
+
+TAKEN_OVER = "lease taken over from an owner that never gave it back"
+STALE_CALL = "a call finished after its lease had changed hands"
 
 _T = TypeVar("_T")
 
@@ -41,8 +44,8 @@ class LeaseSettings:
 
     Attributes:
         lease: how long a lease lasts unless renewed.
-        step_deadline: the longest one saga step may take, all attempts and waits included
-            (the adapters' total deadline times ``retry_budget``).
+        step_deadline: the longest one saga step may take, all attempts and waits included;
+            ``ResellerPlans`` refuses an adapter whose call ``deadline`` is longer.
         margin: what is left of a lease when a step ends: covers the clock skew between
             processes.
         busy_timeout: how long a command waits for a subscription another driver holds.
@@ -99,7 +102,17 @@ class Ownership:
         lease = uow.take_lease(subscription_id, owner, now=now, until=now + self.settings.lease)
         if lease is None:
             raise SubscriptionBusy(subscription_id)
+        if lease.taken_over:
+            # Its last owner never gave it back: a call of its may still land. Look again
+            # once such a call, had that owner kept running, would have ended.
+            at = now + self.settings.lease
+            uow.request_reconciliation(subscription_id, at=at, reason=TAKEN_OVER)
         return lease
+
+    def stale_call(self, subscription_id: str) -> None:
+        """Note that this driver's call acted after its lease changed hands: reconcile now."""
+        with self.store.unit_of_work() as uow:
+            uow.request_reconciliation(subscription_id, at=self.clock.now(), reason=STALE_CALL)
 
     def renew_in(self, uow: UnitOfWork, lease: Lease) -> Lease:
         """Renew the lease in the unit of work that records an outcome.

@@ -4,8 +4,8 @@ It asks the store which subscriptions are due (the store indexes ``schedule.due_
 each the domain what to do (``schedule.next_work``): drive the operation in progress, start a
 scheduled cancellation or plan change, renew the term, or expire it. It works on a subscription
 until nothing more is due for it at ``now``; one whose work cannot progress now (its backend is
-down) is left for the next run. Then it releases alias holds whose period ended and sends the
-outbox.
+down) is left for the next run. Then it makes the reconciliations that are due
+(``service.reconciler``), releases alias holds whose period ended and sends the outbox.
 
 Each subscription is worked on alone, under a lease of its own: one that another driver holds
 is skipped (``busy``), and one whose work raises anything unexpected (a conflict, a bug in an
@@ -31,6 +31,7 @@ from reseller_plans.domain.schedule import DueWork, applicable_change, next_work
 from reseller_plans.domain.subscription import OperationKind, Subscription
 from reseller_plans.logs import get_logger
 from reseller_plans.service.driver import Held, SagaDriver
+from reseller_plans.service.reconciler import Reconciler, Repaired
 
 __all__ = ["DueFailure", "DueReport", "Scheduler"]
 
@@ -63,6 +64,9 @@ class DueReport:
         aliases_released: alias holds whose period ended, given back.
         busy: due subscriptions skipped because another driver held them.
         failures: due work that raised, each backed off and left for a later run.
+        reconciled: reconciliations made (see the workers guide, "Reconciliation").
+        repaired: what those reconciliations found and undid: a storefront or license live
+            for an account whose subscription is not.
     """
 
     subscriptions: int = 0
@@ -72,6 +76,8 @@ class DueReport:
     aliases_released: int = 0
     busy: int = 0
     failures: tuple[DueFailure, ...] = ()
+    reconciled: int = 0
+    repaired: tuple[Repaired, ...] = ()
 
 
 class Scheduler:
@@ -79,6 +85,7 @@ class Scheduler:
 
     def __init__(self, driver: SagaDriver) -> None:
         self.driver = driver
+        self.reconciler = Reconciler(driver)
 
     def run_due(self, now: dt.datetime) -> DueReport:
         """Do everything that is due at ``now``."""
@@ -105,9 +112,13 @@ class Scheduler:
                     renewals += renewed
                     if progressed:
                         stuck.discard(sid)
+        reconciled = self.reconciler.run(now)
         released = self._release_expired_aliases(now)
         sent, failed = self.driver.outbox.send_all()
-        return DueReport(touched, renewals, sent, failed, released, busy, tuple(failures))
+        return DueReport(
+            touched, renewals, sent, failed, released, busy, tuple(failures),
+            reconciled.made, reconciled.repaired,
+        )  # fmt: skip
 
     def _isolated(self, sid: str, now: dt.datetime) -> tuple[bool, int] | DueFailure | None:
         """Work on one due subscription under a lease of its own. Returns (progressed,

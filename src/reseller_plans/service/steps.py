@@ -18,11 +18,13 @@ import attrs
 
 from reseller_plans.domain import saga
 from reseller_plans.domain.errors import PermanentBackendError
+from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.reconcile import REPAIRS
 from reseller_plans.domain.saga import SagaStep
 from reseller_plans.domain.subscription import Channel, StepAction, Subscription
 from reseller_plans.ports import PlanOrder
 
-__all__ = ["PortCall", "call_for", "idempotency_key", "platform_id"]
+__all__ = ["PortCall", "call_for", "idempotency_key", "platform_id", "repair_call"]
 
 A = StepAction
 
@@ -158,3 +160,20 @@ def call_for(sub: Subscription, step: SagaStep) -> PortCall | None:
             storefront under): it fails for good.
     """
     return _TABLE[step.action](sub, step, idempotency_key(sub, step))
+
+
+def repair_call(sub: Subscription, action: StepAction) -> PortCall:
+    """The port call of one reconciliation repair (``domain.reconcile.REPAIRS``) for the
+    subscription's account, keyed by the subscription's version: the same for every repeat of
+    one reconciliation, another for the next.
+
+    Raises:
+        ValueError: ``action`` is not a repair.
+    """
+    if action not in REPAIRS:
+        raise ValueError(f"{action.value} is not a reconciliation repair")
+    key = f"{sub.id}:reconcile-{sub.version}:{action.value}"
+    call = _TABLE[action](sub, SagaStep(action, Plan.BASIC), key)
+    if call is None:  # pragma: no cover - every repair's entry makes a call
+        raise ValueError(f"{action.value} makes no call")
+    return call

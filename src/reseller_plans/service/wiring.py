@@ -21,7 +21,7 @@ from reseller_plans.service.preview import PreviewCommands, Previews
 from reseller_plans.service.queries import Queries
 from reseller_plans.service.scheduler import Scheduler
 
-__all__ = ["Configured", "OpenStore", "Parts", "wire"]
+__all__ = ["Configured", "OpenStore", "Parts", "check_deadlines", "wire"]
 
 
 class OpenStore:
@@ -77,9 +77,11 @@ def wire(configured: Configured, clock: Clock) -> Parts:
     """Wire the collaborators from what the façade was given, with time read from ``clock``.
 
     Raises:
-        InvalidInput: a ``retry_budget`` below 1 or a negative ``alias_hold``.
+        InvalidInput: a ``retry_budget`` below 1, a negative ``alias_hold``, or an adapter
+            whose calls may outlast the lease settings' ``step_deadline``.
     """
     bss, storefront, mailer = configured.bss, configured.storefront, configured.mailer
+    check_deadlines(configured.leases, bss=bss, storefront=storefront)
     alias_hold, retry_budget = configured.alias_hold, configured.retry_budget
     if retry_budget < 1:
         raise InvalidInput("retry_budget must be at least 1")
@@ -106,3 +108,26 @@ def wire(configured: Configured, clock: Clock) -> Parts:
         PreviewCommands(Previews(driver, clock)),
         store,
     )
+
+
+def check_deadlines(leases: LeaseSettings, **adapters: object) -> None:
+    """Refuse adapters whose one call may take longer than a step may (``step_deadline``):
+    the lease, which outlasts a step by ``margin``, would then end under a call in flight.
+
+    An adapter tells the hard total of one call, all attempts and waits included, as its
+    ``deadline`` in seconds (the HTTP adapters' ``RetryPolicy.deadline``); one that does not
+    (a fake, a host's own adapter) is taken to fit.
+
+    Raises:
+        InvalidInput: naming the adapter, its deadline and the settings to change.
+    """
+    limit = leases.step_deadline.total_seconds()
+    for name, adapter in adapters.items():
+        seconds = getattr(adapter, "deadline", None)
+        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > limit:
+            raise InvalidInput(
+                f"the {name} adapter's calls may take up to {seconds:g} s (its RetryPolicy "
+                f"deadline), longer than a step may ({limit:g} s, LeaseSettings.step_deadline): "
+                "a lease could end under a call in flight; lower the adapter's deadline or raise "
+                "step_deadline and lease"
+            )

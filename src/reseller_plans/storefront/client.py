@@ -22,6 +22,7 @@ import httpx
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import AliasTaken
 from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.reconcile import StorefrontStatus
 from reseller_plans.http.client import (
     ApiKeyAuth,
     BackendAdapter,
@@ -30,6 +31,7 @@ from reseller_plans.http.client import (
     Timeouts,
     path_segment,
 )
+from reseller_plans.http.errors import MalformedResponse
 from reseller_plans.http.payload import wire_id
 from reseller_plans.http.retry import RetryPolicy
 from reseller_plans.logs import Secret
@@ -178,6 +180,31 @@ class StorefrontClient(BackendAdapter):
             "POST", f"{route}/{action}", json_body=json_body or {},
             idempotency_key=key, accept=accept,
         )  # fmt: skip
+
+    def storefront_status(self, account_id: str) -> StorefrontStatus:
+        """What the Storefront shows of the reseller's storefront (the reconciler's read).
+
+        Args:
+            account_id: the reseller.
+
+        Returns:
+            ``LIVE``, ``SUSPENDED``, or ``NONE`` (shut down, or none at all: 404).
+
+        Raises:
+            MalformedResponse: a status this adapter does not know (``wire.status_values``).
+            BackendError: the Storefront failed.
+        """
+        route = self.wire.storefront_route.format(account_id=path_segment(account_id))
+        reply = self.backend.request("GET", route, accept=(404,))
+        if reply.status == 404:
+            return StorefrontStatus.NONE
+        value = reply.payload().text(self.wire.status_member)
+        status = self.wire.status_values.get(value)
+        if status is None:
+            raise MalformedResponse(
+                f"Storefront GET {route}: unknown storefront status {value!r}", status=reply.status
+            )
+        return status
 
     def activate_storefront(
         self,

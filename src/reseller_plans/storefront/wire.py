@@ -13,6 +13,7 @@ from collections.abc import Mapping
 import attrs
 
 from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.reconcile import StorefrontStatus
 
 __all__ = ["StorefrontWireConfig"]
 
@@ -27,9 +28,12 @@ class StorefrontWireConfig:
         alias_route: ``GET`` (404 free, 200 ``{accountId}`` held), ``PUT {accountId}`` (409
             taken) and ``DELETE ?accountId=`` of one alias; ``{alias}`` is replaced.
         alias_account_member: the holder's account id in alias bodies.
-        storefront_route: the reseller's storefront; ``{account_id}`` is replaced and
-            ``/activate`` ``{alias, plan}`` → ``{url}``, ``/suspend``, ``/resume``,
-            ``/deactivate`` are appended.
+        storefront_route: the reseller's storefront; ``{account_id}`` is replaced. ``GET`` it
+            → ``{status}`` (404: none); ``/activate`` ``{alias, plan}`` → ``{url}``,
+            ``/suspend``, ``/resume``, ``/deactivate`` are appended.
+        status_member: the storefront's status in its ``GET`` body.
+        status_values: the wire value of each status → what it means (any other value is a
+            ``MalformedResponse``: an unknown status is never taken for "none").
         activate_alias_member, activate_plan_member: members of the activate body.
         plan_values: plan → the value of ``activate_plan_member``.
         url_member: the storefront URL in the activate response.
@@ -47,6 +51,14 @@ class StorefrontWireConfig:
     alias_route: str = "/api/storefront/aliases/{alias}"
     alias_account_member: str = "accountId"
     storefront_route: str = "/api/storefront/resellers/{account_id}/storefront"
+    status_member: str = "status"
+    status_values: Mapping[str, StorefrontStatus] = attrs.field(
+        factory=lambda: {
+            "Active": StorefrontStatus.LIVE,
+            "Suspended": StorefrontStatus.SUSPENDED,
+            "Inactive": StorefrontStatus.NONE,
+        }
+    )
     activate_alias_member: str = "alias"
     activate_plan_member: str = "plan"
     plan_values: Mapping[Plan, str] = attrs.field(

@@ -14,7 +14,7 @@ import attrs
 
 from reseller_plans.ports import Lease
 
-__all__ = ["Coordination", "CoordinationTx"]
+__all__ = ["Coordinated", "Coordination", "CoordinationTx"]
 
 
 @attrs.frozen
@@ -25,6 +25,7 @@ class _Row:
     failures: int = 0
     last_error: str | None = None
     retry_at: dt.datetime | None = None
+    taken_over: bool = False
 
 
 class Coordination:
@@ -33,6 +34,7 @@ class Coordination:
     def __init__(self) -> None:
         self.leases: dict[str, _Row] = {}
         self.claims: dict[str, tuple[str, dt.datetime]] = {}
+        self.reconciliations: dict[str, tuple[dt.datetime, str]] = {}
 
     def begin(self) -> CoordinationTx:
         """A transaction's view, to commit with it."""
@@ -42,12 +44,13 @@ class Coordination:
 class CoordinationTx:
     """One unit of work's leases and claims: copied on the first write, applied on commit."""
 
-    __slots__ = ("_claims", "_leases", "_store")
+    __slots__ = ("_claims", "_leases", "_reconciliations", "_store")
 
     def __init__(self, store: Coordination) -> None:
         self._store = store
         self._leases: dict[str, _Row] | None = None
         self._claims: dict[str, tuple[str, dt.datetime]] | None = None
+        self._reconciliations: dict[str, tuple[dt.datetime, str]] | None = None
 
     def _lease_rows(self) -> dict[str, _Row]:
         return self._store.leases if self._leases is None else self._leases
@@ -70,16 +73,16 @@ class CoordinationTx:
         if held and row is not None and row.until is not None and row.until > now:
             return None
         if row is None:
-            generation = 1
+            generation, taken_over = 1, False
         elif row.owner == owner:
-            generation = row.generation  # a renewal
-        else:
-            generation = row.generation + 1  # it changes hands
+            generation, taken_over = row.generation, row.taken_over  # a renewal
+        else:  # it changes hands: taken over when its owner never gave it back
+            generation, taken_over = row.generation + 1, row.owner is not None
         kept = row or _Row(None, 0, None)
         self._writable_leases()[subscription_id] = attrs.evolve(
-            kept, owner=owner, generation=generation, until=until
+            kept, owner=owner, generation=generation, until=until, taken_over=taken_over
         )
-        return Lease(subscription_id, owner, generation, until)
+        return Lease(subscription_id, owner, generation, until, taken_over)
 
     def release_lease(
         self, lease: Lease, failure: str | None, retry_at: dt.datetime | None
@@ -88,8 +91,8 @@ class CoordinationTx:
         if row is None or row.owner != lease.owner or row.generation != lease.generation:
             return
         rows = self._writable_leases()
-        if failure is None:
-            del rows[lease.subscription_id]
+        if failure is None:  # the row stays, so that generations only ever go up
+            rows[lease.subscription_id] = _Row(None, row.generation, None)
         else:
             rows[lease.subscription_id] = attrs.evolve(
                 row, owner=None, until=None, failures=row.failures + 1, last_error=failure,
@@ -113,9 +116,62 @@ class CoordinationTx:
         if entry_id in claims:
             del self._writable_claims()[entry_id]
 
+    def _requests(self) -> dict[str, tuple[dt.datetime, str]]:
+        if self._reconciliations is None:
+            return self._store.reconciliations
+        return self._reconciliations
+
+    def request_reconciliation(self, subscription_id: str, at: dt.datetime, reason: str) -> None:
+        current = self._requests().get(subscription_id)
+        if current is not None and current[0] <= at:
+            return
+        if self._reconciliations is None:
+            self._reconciliations = dict(self._store.reconciliations)
+        self._reconciliations[subscription_id] = (at, reason)
+
+    def due_reconciliations(self, now: dt.datetime, limit: int) -> list[tuple[str, str]]:
+        due = sorted((at, sid, why) for sid, (at, why) in self._requests().items() if at <= now)
+        return [(sid, why) for _, sid, why in due[:limit]]
+
+    def finish_reconciliation(self, subscription_id: str, now: dt.datetime) -> None:
+        current = self._requests().get(subscription_id)
+        if current is not None and current[0] <= now:
+            if self._reconciliations is None:
+                self._reconciliations = dict(self._store.reconciliations)
+            del self._reconciliations[subscription_id]
+
     def commit(self) -> None:
         """Apply the staged changes to the store (nothing here can fail)."""
         if self._leases is not None:
             self._store.leases = self._leases
         if self._claims is not None:
             self._store.claims = self._claims
+        if self._reconciliations is not None:
+            self._store.reconciliations = self._reconciliations
+
+
+class Coordinated:
+    """The unit-of-work methods of leases and reconciliation requests, for an in-memory unit
+    of work that keeps its ``CoordinationTx`` as ``_coordination``."""
+
+    __slots__ = ()
+    _coordination: CoordinationTx
+
+    def take_lease(
+        self, subscription_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> Lease | None:
+        return self._coordination.take_lease(subscription_id, owner, now, until)
+
+    def release_lease(
+        self, lease: Lease, *, failure: str | None = None, retry_at: dt.datetime | None = None
+    ) -> None:
+        self._coordination.release_lease(lease, failure, retry_at)
+
+    def request_reconciliation(self, subscription_id: str, *, at: dt.datetime, reason: str) -> None:
+        self._coordination.request_reconciliation(subscription_id, at, reason)
+
+    def due_reconciliations(self, now: dt.datetime, limit: int) -> list[tuple[str, str]]:
+        return self._coordination.due_reconciliations(now, limit)
+
+    def finish_reconciliation(self, subscription_id: str, *, now: dt.datetime) -> None:
+        self._coordination.finish_reconciliation(subscription_id, now)

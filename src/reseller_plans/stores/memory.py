@@ -29,8 +29,8 @@ from reseller_plans.domain.events import Event
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.schedule import ALWAYS, applicable_change, due_at, is_due
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
-from reseller_plans.ports import AliasHold, IdempotencyRecord, Lease, OutboxEntry
-from reseller_plans.stores.coordination import Coordination
+from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.stores.coordination import Coordinated, Coordination
 
 __all__ = ["ALWAYS", "InMemoryStore", "applicable_change", "due_at", "is_due"]
 
@@ -46,7 +46,7 @@ def _queued(entry: OutboxEntry) -> tuple[dt.datetime, str]:
     return entry.created_at, entry.id
 
 
-class _MemoryUnitOfWork:
+class _MemoryUnitOfWork(Coordinated):
     """One transaction: reads see the store plus this transaction's staged writes."""
 
     def __init__(self, store: InMemoryStore) -> None:
@@ -181,17 +181,6 @@ class _MemoryUnitOfWork:
         hold = self.get_alias_hold(alias)
         if hold is not None and hold.account_id == account_id:
             self.delete_alias_hold(alias)
-
-    # leases
-    def take_lease(
-        self, subscription_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
-    ) -> Lease | None:
-        return self._coordination.take_lease(subscription_id, owner, now, until)
-
-    def release_lease(
-        self, lease: Lease, *, failure: str | None = None, retry_at: dt.datetime | None = None
-    ) -> None:
-        self._coordination.release_lease(lease, failure, retry_at)
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
         aliases = dict.fromkeys(self._store._holds) | dict.fromkeys(self._holds)

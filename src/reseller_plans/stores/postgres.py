@@ -21,7 +21,8 @@ import psycopg
 from psycopg import sql
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1, schema_v2
+from reseller_plans.stores.schema import schema_v1, schema_v2, schema_v3
+from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
 from reseller_plans.stores.sql_store import SQLStore
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
@@ -35,6 +36,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 2: leases, the notes of failed due work, outbox claims (claimed_until above is unused
     # since: a lease per subscription replaced the claim of due work)
     schema_v2(),
+    # 3: reconciliation requests; whether a lease was taken over
+    schema_v3(),
 )
 """Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
 

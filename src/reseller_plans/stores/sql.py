@@ -27,66 +27,7 @@ from reseller_plans.stores.codec import (
     outbox_to_row,
 )
 
-__all__ = ["DUE", "Dialect", "SQLUnitOfWork", "schema_v1", "schema_v2", "utc_text"]
-
-
-def schema_v1(*, sequence: str, subscription_extras: str = "") -> str:
-    """The first schema, in the SQL both stores speak.
-
-    Args:
-        sequence: the column type of an auto-incrementing key (``INTEGER PRIMARY KEY
-            AUTOINCREMENT`` in SQLite, ``BIGSERIAL PRIMARY KEY`` in PostgreSQL).
-        subscription_extras: more columns of the subscriptions table, each ending with a comma.
-    """
-    return f"""
-    CREATE TABLE subscriptions (
-        id TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        live INTEGER NOT NULL,
-        due_at TEXT,
-        {subscription_extras}
-        version INTEGER NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE UNIQUE INDEX subscriptions_one_live_per_account
-        ON subscriptions (account_id) WHERE live = 1;
-    CREATE INDEX subscriptions_by_account ON subscriptions (account_id);
-    CREATE INDEX subscriptions_due ON subscriptions (due_at) WHERE due_at IS NOT NULL;
-    CREATE TABLE events (
-        seq {sequence},
-        subscription_id TEXT NOT NULL,
-        body TEXT NOT NULL
-    );
-    CREATE INDEX events_by_subscription ON events (subscription_id, seq);
-    CREATE TABLE outbox (
-        id TEXT PRIMARY KEY,
-        subscription_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        recipients TEXT NOT NULL,
-        context TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        sent_at TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        failed_permanently INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX outbox_unsent ON outbox (created_at)
-        WHERE sent_at IS NULL AND failed_permanently = 0;
-    CREATE INDEX outbox_by_subscription ON outbox (subscription_id);
-    CREATE TABLE idempotency (
-        scope TEXT NOT NULL,
-        key TEXT NOT NULL,
-        fingerprint TEXT NOT NULL,
-        subscription_id TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        PRIMARY KEY (scope, key)
-    );
-    CREATE TABLE alias_holds (
-        alias TEXT PRIMARY KEY,
-        account_id TEXT NOT NULL,
-        until TEXT
-    )
-    """
+__all__ = ["DUE", "Dialect", "SQLUnitOfWork", "utc_text"]
 
 
 class Cursor(Protocol):
@@ -101,23 +42,6 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
     def fetchall(self) -> list[Any]: ...
-
-
-def schema_v2() -> str:
-    """Leases (with the notes of failed due work) and outbox claims: one owner at a time."""
-    return """
-    CREATE TABLE leases (
-        subscription_id TEXT PRIMARY KEY,
-        owner TEXT,
-        generation INTEGER NOT NULL,
-        until TEXT,
-        failures INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        retry_at TEXT
-    );
-    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
-    ALTER TABLE outbox ADD COLUMN claimed_until TEXT
-    """
 
 
 DUE = (
@@ -362,21 +286,27 @@ class SQLUnitOfWork:
             " ON CONFLICT (subscription_id) DO UPDATE SET"
             " generation = CASE WHEN leases.owner = excluded.owner THEN leases.generation"
             " ELSE leases.generation + 1 END,"
+            " taken_over = CASE WHEN leases.owner = excluded.owner THEN leases.taken_over"
+            " WHEN leases.owner IS NULL THEN 0 ELSE 1 END,"
             " owner = excluded.owner, until = excluded.until"
             " WHERE leases.owner IS NULL OR leases.owner = excluded.owner"
             " OR leases.until IS NULL OR leases.until <= ?"
-            " RETURNING generation",
+            " RETURNING generation, taken_over",
             (subscription_id, owner, utc_text(until), utc_text(now)),
         ).fetchone()
-        return None if row is None else Lease(subscription_id, owner, int(row[0]), until)
+        if row is None:
+            return None
+        return Lease(subscription_id, owner, int(row[0]), until, bool(row[1]))
 
     def release_lease(
         self, lease: Lease, *, failure: str | None = None, retry_at: dt.datetime | None = None
     ) -> None:
         key = (lease.subscription_id, lease.owner, lease.generation)
-        if failure is None:
+        if failure is None:  # the row stays, so that generations only ever go up
             self._run(
-                "DELETE FROM leases WHERE subscription_id = ? AND owner = ? AND generation = ?",
+                "UPDATE leases SET owner = NULL, until = NULL, failures = 0, last_error = NULL,"
+                " retry_at = NULL, taken_over = 0"
+                " WHERE subscription_id = ? AND owner = ? AND generation = ?",
                 key,
             )
             return
@@ -385,6 +315,28 @@ class SQLUnitOfWork:
             " last_error = ?, retry_at = ? WHERE subscription_id = ? AND owner = ?"
             " AND generation = ?",
             (failure, None if retry_at is None else utc_text(retry_at), *key),
+        )
+
+    def request_reconciliation(self, subscription_id: str, *, at: dt.datetime, reason: str) -> None:
+        self._run(
+            "INSERT INTO reconciliations (subscription_id, due_at, reason) VALUES (?, ?, ?)"
+            " ON CONFLICT (subscription_id) DO UPDATE SET due_at = excluded.due_at,"
+            " reason = excluded.reason WHERE excluded.due_at < reconciliations.due_at",
+            (subscription_id, utc_text(at), reason),
+        )
+
+    def due_reconciliations(self, now: dt.datetime, limit: int) -> list[tuple[str, str]]:
+        rows = self._run(
+            "SELECT subscription_id, reason FROM reconciliations WHERE due_at <= ?"
+            " ORDER BY due_at, subscription_id LIMIT ?",
+            (utc_text(now), limit),
+        ).fetchall()
+        return [(r[0], r[1]) for r in rows]
+
+    def finish_reconciliation(self, subscription_id: str, *, now: dt.datetime) -> None:
+        self._run(
+            "DELETE FROM reconciliations WHERE subscription_id = ? AND due_at <= ?",
+            (subscription_id, utc_text(now)),
         )
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.stores.sql import Dialect, SQLUnitOfWork, schema_v1, schema_v2
+from reseller_plans.stores.schema import schema_v1, schema_v2, schema_v3
+from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
 from reseller_plans.stores.sql_store import SQLStore
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -25,6 +26,8 @@ MIGRATIONS: tuple[str, ...] = (
     schema_v1(sequence="INTEGER PRIMARY KEY AUTOINCREMENT"),
     # 2: leases, the notes of failed due work, outbox claims
     schema_v2(),
+    # 3: reconciliation requests; whether a lease was taken over
+    schema_v3(),
 )
 """Forward migrations; the database's ``user_version`` says how many have run."""
 

@@ -23,7 +23,7 @@ from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import AliasTaken, InvalidInput, NotFound
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
-from reseller_plans.ports import EmailMessage, PlanOrder
+from reseller_plans.ports import EmailMessage, PlanOrder, StorefrontStatus
 from reseller_plans.testing.faults import Faults
 
 __all__ = [
@@ -202,6 +202,12 @@ class FakeBSS:
         self.faults.before("bss.revoke_license")
         self.licenses.pop(account_id, None)
 
+    def licensed_plan(self, account_id: str) -> Plan:
+        self.faults.before("bss.licensed_plan")
+        if account_id not in self.accounts:
+            raise NotFound(f"no account {account_id!r}")
+        return self.licenses.get(account_id, Plan.BASIC)
+
     def __repr__(self) -> str:
         return f"FakeBSS(accounts={len(self.accounts)}, orders={len(self.orders)})"
 
@@ -282,6 +288,13 @@ class FakeStorefront:
     def deactivate_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         self.faults.before("storefront.deactivate_storefront")
         self.storefronts.pop(account_id, None)
+
+    def storefront_status(self, account_id: str) -> StorefrontStatus:
+        self.faults.before("storefront.storefront_status")
+        state = self._storefront(account_id)
+        if state is None:
+            return StorefrontStatus.NONE
+        return StorefrontStatus.LIVE if state.online else StorefrontStatus.SUSPENDED
 
     def purchase_plan(
         self,

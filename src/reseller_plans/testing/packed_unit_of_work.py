@@ -19,7 +19,8 @@ from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.schedule import is_due
 from reseller_plans.domain.subscription import Subscription
-from reseller_plans.ports import AliasHold, IdempotencyRecord, Lease, OutboxEntry
+from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
+from reseller_plans.stores.coordination import Coordinated
 from reseller_plans.testing.packing import pack_events, unpack_events
 
 if TYPE_CHECKING:
@@ -38,10 +39,10 @@ def is_unsent(entry: OutboxEntry) -> bool:
     return entry.sent_at is None and not entry.failed_permanently
 
 
-class PackedUnitOfWork:
+class PackedUnitOfWork(Coordinated):
     """One transaction over a ``PackedStore`` (the ``UnitOfWork`` port)."""
 
-    __slots__ = ("coordination", "dirty", "events", "holds", "idem", "outbox", "store", "subs")
+    __slots__ = ("_coordination", "dirty", "events", "holds", "idem", "outbox", "store", "subs")
 
     def __init__(self, store: PackedStore) -> None:
         self.store = store
@@ -51,7 +52,7 @@ class PackedUnitOfWork:
         self.outbox: dict[str, OutboxEntry] = {}
         self.idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self.holds: dict[str, AliasHold | object] = {}
-        self.coordination = store._coordination.begin()
+        self._coordination = store._coordination.begin()
 
     def __enter__(self) -> PackedUnitOfWork:
         self.store._lock.acquire()
@@ -65,7 +66,7 @@ class PackedUnitOfWork:
     ) -> None:
         try:
             if exc_type is None:
-                self.coordination.commit()
+                self._coordination.commit()
                 if self.dirty:
                     self._commit()
         finally:
@@ -116,7 +117,7 @@ class PackedUnitOfWork:
         return committed + staged
 
     def due(self, now: dt.datetime, limit: int) -> list[str]:
-        waiting = self.coordination.backed_off
+        waiting = self._coordination.backed_off
         return [sid for sid in self._due(now, limit * 2 + 8) if not waiting(sid, now)][:limit]
 
     def _due(self, now: dt.datetime, limit: int) -> list[str]:
@@ -163,7 +164,7 @@ class PackedUnitOfWork:
     def update_outbox(self, entry: OutboxEntry) -> None:
         self.dirty = True
         self.outbox[entry.id] = entry
-        self.coordination.unclaim(entry.id)
+        self._coordination.unclaim(entry.id)
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
         store, staged = self.store, self.outbox
@@ -212,23 +213,13 @@ class PackedUnitOfWork:
         if hold is not None and hold.account_id == account_id:
             self.delete_alias_hold(alias)
 
-    def take_lease(
-        self, subscription_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
-    ) -> Lease | None:
-        return self.coordination.take_lease(subscription_id, owner, now, until)
-
-    def release_lease(
-        self, lease: Lease, *, failure: str | None = None, retry_at: dt.datetime | None = None
-    ) -> None:
-        self.coordination.release_lease(lease, failure, retry_at)
-
     def claim_outbox(
         self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
     ) -> OutboxEntry | None:
         entry = self.outbox.get(entry_id) or self.store._unsent.get(entry_id)
         if entry is None or not is_unsent(entry):
             return None
-        return entry if self.coordination.claim(entry_id, owner, now, until) else None
+        return entry if self._coordination.claim(entry_id, owner, now, until) else None
 
     def expired_alias_holds(self, now: dt.datetime) -> list[AliasHold]:
         expiries = self.store._expiries

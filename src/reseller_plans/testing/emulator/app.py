@@ -146,6 +146,8 @@ class Emulator:
             ("PUT", "/api/storefront/aliases/{alias}", "storefront",
              lambda r: s.hold_alias(r.params["alias"], r.body)),
             ("DELETE", "/api/storefront/aliases/{alias}", "storefront", self._release_alias),
+            ("GET", "/api/storefront/resellers/{account_id}/storefront", "storefront",
+             lambda r: (200, s.storefront(r.params["account_id"]))),
             ("POST", "/api/storefront/resellers/{account_id}/storefront/activate", "storefront",
              lambda r: (200, s.activate_storefront(r.params["account_id"], r.body))),
             *[

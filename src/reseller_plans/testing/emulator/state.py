@@ -615,6 +615,17 @@ class EmulatorState:
         self.storefronts[account_id] = front
         return front
 
+    def storefront(self, account_id: str) -> dict[str, Any]:
+        """The reseller's storefront (``{url, alias, plan, status}``).
+
+        Raises:
+            EmulatorError: 404 when the reseller has none.
+        """
+        front = self.storefronts.get(account_id)
+        if front is None:
+            raise EmulatorError(404, f"Account {account_id} has no storefront.")
+        return front
+
     def storefront_action(self, account_id: str, action: str) -> dict[str, Any]:
         """Suspend, resume or deactivate a storefront (repeating is a success).
 
