@@ -49,6 +49,11 @@ LEASES = LeaseSettings(
     busy_timeout=dt.timedelta(milliseconds=1),
     outbox_claim=dt.timedelta(minutes=2),
 )
+PROBED = frozenset(
+    {"provision_license", "revoke_license", "deactivate_storefront", "suspend_storefront"}
+    | {"resume_storefront"}
+)
+"""Steps a takeover reads the backend for before running them again."""
 READS = frozenset(
     {"get_distributor", "get_account", "list_resellers", "is_alias_free", "licensed_plan"}
     | {"storefront_status"}
@@ -362,8 +367,11 @@ def _crash_and_resume(name: str, point: str, number: int, world: World) -> None:
     doomed.close()  # the connection goes with the process: an open transaction rolls back
     label = dying.passed[-1][1]
     claimed = label if point in ("claim", "sent") else None
-    # the backend performed the step whose outcome was lost: the resumer repeats it, same key
-    repeated = point == "outcome" and label.split(".")[-1] not in ("queue_email", "start", "renew")
+    # the backend performed the step whose outcome was lost: the resumer repeats it, same key,
+    # unless a read shows it done (the license and the storefront: reconcile.probe_of)
+    kind, _, action = label.rpartition(".")
+    probed = action in PROBED or (action == "activate_storefront" and kind == "activation")
+    repeated = point == "outcome" and action not in ("queue_email", "start", "renew") and not probed
 
     world.store = world.make_store()  # a new process over the same store
     plans = start(world, world.store, Process(), effects)

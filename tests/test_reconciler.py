@@ -19,6 +19,7 @@ from reseller_plans.domain import saga
 from reseller_plans.domain.reconcile import StorefrontStatus, repairs
 from reseller_plans.domain.subscription import OperationKind, StepAction, SubscriptionStatus
 from reseller_plans.service.leases import STALE_CALL, TAKEN_OVER
+from reseller_plans.testing.fakes import StorefrontState
 from reseller_plans.testing.faults import SimulatedCrash
 from service_world import World, make_world
 
@@ -194,12 +195,71 @@ def test_a_reconciliation_waits_while_its_subscription_is_busy_or_being_provisio
     report = world.plans.run_due()
     assert report.reconciled == 0
     assert _due_requests(world, now) == []  # put off by a minute
+    world.faults.clear()
+    assert world.plans.retry(sub.id, actor=world.disti).status is SubscriptionStatus.ACTIVE
     world.clock.advance(dt.timedelta(minutes=2))
     with world.store.unit_of_work() as uow:  # now another driver holds it
         later = world.clock.now()
         assert uow.take_lease(sub.id, "other", now=later, until=later + LEASES.lease)
     assert world.plans.run_due().reconciled == 0
     assert _due_requests(world, world.clock.now()) == [(sub.id, "test")]  # still due
+
+
+def test_a_reconciliation_leaves_a_taken_over_lease_of_a_saga_under_way_to_the_saga(
+    world: World,
+) -> None:
+    # The reconciler would otherwise take the dead owner's lease and give it back cleanly,
+    # and the saga's driver would no longer know the step was in doubt.
+    world.faults.crash("storefront.activate_storefront")
+    with pytest.raises(SimulatedCrash):
+        world.plans.upgrade("3542", Plan.STANDARD, actor=world.disti, alias="techsolutions")
+    now = world.clock.now()
+    with world.store.unit_of_work() as uow:
+        assert uow.take_lease("sub_1", "dead", now=now, until=now + LEASES.lease)
+        uow.request_reconciliation("sub_1", at=now, reason="test")
+    world.clock.advance(PAST_LEASE)
+    reconciler = world.plans._parts.scheduler.reconciler  # first, before the saga resumes
+    assert reconciler.run(world.clock.now()).made == 0
+    world.faults.fail("storefront.activate_storefront", permanent=True)
+    world.plans.run_due()
+    assert world.faults.calls["storefront.deactivate_storefront"] == 1  # still in doubt
+
+
+def test_a_new_subscription_during_the_reads_stops_the_repairs(world: World) -> None:
+    first = world.plans.upgrade("3542", Plan.STANDARD, actor=world.disti, alias="techsolutions")
+    world.plans.cancel(first.id, actor=world.disti)
+    # Late calls landed: a storefront and a license for the cancelled subscription.
+    world.storefront.storefronts["3542"] = StorefrontState("techsolutions", Plan.STANDARD, True)
+    world.bss.licenses["3542"] = Plan.STANDARD
+    inner = world.storefront
+
+    class Subscribing(LateStorefront):
+        def storefront_status(self, account_id: str) -> StorefrontStatus:
+            status = inner.storefront_status(account_id)
+            world.plans.upgrade("3542", Plan.STANDARD, actor=world.disti, alias="techsolutions")
+            return status
+
+    plans = _plans(world, Subscribing(world, lambda: None))
+    with world.store.unit_of_work() as uow:
+        uow.request_reconciliation(first.id, at=world.clock.now(), reason="test")
+    report = plans.run_due()
+    assert (report.reconciled, report.repaired) == (0, ())  # looked again later, undid nothing
+    assert world.check_invariants() == []
+    world.clock.advance(dt.timedelta(minutes=2))
+    assert world.plans.run_due().repaired == ()
+    assert world.check_invariants() == []
+
+
+def test_a_reconciliation_that_raises_is_reported_as_a_failure(world: World) -> None:
+    sub = world.plans.upgrade("3542", Plan.STANDARD, actor=world.disti, alias="techsolutions")
+    world.plans.cancel(sub.id, actor=world.disti)
+    with world.store.unit_of_work() as uow:
+        uow.request_reconciliation(sub.id, at=world.clock.now(), reason="test")
+    world.faults.fail("bss.licensed_plan", permanent=True)
+    report = world.plans.run_due()
+    assert [f.subscription_id for f in report.failures] == [sub.id]
+    assert report.failures[0].error.startswith("reconciliation: PermanentBackendError")
+    assert report.failures[0].retry_at == world.clock.now() + dt.timedelta(minutes=1)
 
 
 def test_a_reconciliation_whose_backend_fails_is_kept_for_later(world: World) -> None:
@@ -240,3 +300,18 @@ def test_an_adapter_whose_calls_outlast_a_step_is_refused(world: World, port: st
         ResellerPlans(**ports, mailer=world.mailer, store=world.store, leases=LEASES)  # type: ignore[arg-type]
     fits = {**ports, port: _SlowAdapter(getattr(world, port), deadline=60)}
     ResellerPlans(**fits, mailer=world.mailer, store=world.store, leases=LEASES)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("deadline", [float("nan"), -5, 0, "45", True])
+def test_an_adapter_deadline_that_is_not_positive_seconds_is_refused(
+    world: World, deadline: object
+) -> None:
+    slow = _SlowAdapter(world.storefront, deadline=deadline)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="deadline must be positive seconds"):
+        ResellerPlans(bss=world.bss, storefront=slow, mailer=world.mailer, store=world.store)  # type: ignore[arg-type]
+
+
+def test_an_adapter_deadline_may_be_a_timedelta(world: World) -> None:
+    slow = _SlowAdapter(world.storefront, deadline=dt.timedelta(minutes=3))  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="up to 180 s"):
+        ResellerPlans(bss=world.bss, storefront=slow, mailer=world.mailer, store=world.store)  # type: ignore[arg-type]

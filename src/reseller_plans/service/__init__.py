@@ -22,8 +22,7 @@ from reseller_plans.service.facade import ResellerPlans
 from reseller_plans.service.leases import LeaseSettings
 from reseller_plans.service.outbox import MessageRenderer, RenderedMessage
 from reseller_plans.service.preview import Preview
-from reseller_plans.service.reconciler import Repaired
-from reseller_plans.service.scheduler import DueFailure, DueReport
+from reseller_plans.service.reports import DueFailure, DueReport, Repaired
 
 __all__ = [
     "DueFailure",

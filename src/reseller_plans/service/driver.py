@@ -19,7 +19,7 @@ import datetime as dt
 
 import attrs
 
-from reseller_plans.domain import saga
+from reseller_plans.domain import reconcile, saga
 from reseller_plans.domain.effects import Audience, Effects, settle
 from reseller_plans.domain.errors import (
     ConcurrentUpdate,
@@ -161,8 +161,28 @@ class SagaDriver:
         except LeaseLost:
             held.lost = True
             return sub
-        outcome, draft = self.execute(sub, step, reads, now=now)
+        if held.in_doubt and self._already_done(sub, step):
+            outcome, draft = Outcome.done(), Draft()  # the previous owner's call acted
+        else:
+            outcome, draft = self.execute(sub, step, reads, now=now)
         return self.record(sub, step, outcome, draft, reads, held, at=now or self.clock.now())
+
+    def _already_done(self, sub: Subscription, step: SagaStep) -> bool:
+        """After a takeover: whether a read shows the step done (``reconcile.probe_of``); a
+        read that fails tells nothing, and the step runs again under its key."""
+        probe = reconcile.probe_of(sub, step)
+        try:
+            if probe is reconcile.Probe.STOREFRONT:
+                status = self.storefront.storefront_status(sub.account_id)
+                return reconcile.shows_done(step, storefront=status)
+            if probe is reconcile.Probe.LICENSE:
+                licensed = self.bss.licensed_plan(sub.account_id)
+                return reconcile.shows_done(step, licensed=licensed)
+        except ResellerPlansError as exc:
+            logger.info(
+                "%s of %s: cannot tell whether it acted: %s", step.action.value, sub.id, exc
+            )
+        return False
 
     def execute(
         self, sub: Subscription, step: SagaStep, reads: Reads, *, now: dt.datetime | None = None

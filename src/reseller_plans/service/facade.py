@@ -29,7 +29,7 @@ from reseller_plans.service.access import (
 )
 from reseller_plans.service.leases import LeaseSettings
 from reseller_plans.service.outbox import MessageRenderer
-from reseller_plans.service.scheduler import DueReport
+from reseller_plans.service.reports import DueReport
 from reseller_plans.service.wiring import wire
 
 __all__ = ["ResellerPlans"]

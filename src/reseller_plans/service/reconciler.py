@@ -21,12 +21,14 @@ from reseller_plans.domain import reconcile
 from reseller_plans.domain.errors import NotFound, SubscriptionBusy
 from reseller_plans.domain.events import Reconciled
 from reseller_plans.domain.evolve import evolve
-from reseller_plans.domain.subscription import StepAction
+from reseller_plans.domain.subscription import Subscription
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import Lease
 from reseller_plans.service.driver import SagaDriver, load
+from reseller_plans.service.leases import LeaseLost
+from reseller_plans.service.reports import DueFailure, Repaired
 
-__all__ = ["Reconciler", "Repaired"]
+__all__ = ["Reconciler", "Reconciliations"]
 
 logger = get_logger("service")
 
@@ -36,28 +38,16 @@ _LATER = dt.timedelta(minutes=1)
 
 
 @attrs.frozen
-class Repaired:
-    """What one reconciliation undid on an account.
-
-    Attributes:
-        subscription_id: the subscription whose request it was.
-        account_id: the reseller account.
-        repairs: the calls made (``DEACTIVATE_STOREFRONT``, ``SUSPEND_STOREFRONT``,
-            ``REVOKE_LICENSE``), in order.
-    """
-
-    subscription_id: str
-    account_id: str
-    repairs: tuple[StepAction, ...]
-
-
-@attrs.frozen
 class Reconciliations:
-    """What one pass did: requests made, what they undid, and requests kept for later."""
+    """What one pass did: requests made, what they undid, and those that raised."""
 
     made: int = 0
     repaired: tuple[Repaired, ...] = ()
-    postponed: int = 0
+    failures: tuple[DueFailure, ...] = ()
+
+
+class _Changed(Exception):
+    """The account's subscriptions changed under the reconciliation: look again later."""
 
 
 class Reconciler:
@@ -70,23 +60,27 @@ class Reconciler:
         """Make every reconciliation due at ``now`` (each at most once a run)."""
         with self.driver.store.unit_of_work() as uow:
             due = uow.due_reconciliations(now, _BATCH)
-        made = postponed = 0
+        made = 0
         repaired: list[Repaired] = []
+        failures: list[DueFailure] = []
         for subscription_id, reason in due:
             try:
                 found = self._reconcile(subscription_id, reason, now)
+            except (_Changed, LeaseLost):
+                self._postpone(subscription_id, reason, now)
+                continue
             except Exception as exc:  # a backend down, a bug in an adapter: try again later
                 logger.warning("reconciling %s failed: %s; kept for later", subscription_id, exc)
-                self._postpone(subscription_id, reason, now)
-                postponed += 1
+                retry_at = self._postpone(subscription_id, reason, now)
+                error = f"reconciliation: {type(exc).__name__}: {exc}"[:500]
+                failures.append(DueFailure(subscription_id, error, retry_at))
                 continue
             if found is None:
-                postponed += 1
                 continue
             made += 1
             if found.repairs:
                 repaired.append(found)
-        return Reconciliations(made, tuple(repaired), postponed)
+        return Reconciliations(made, tuple(repaired), tuple(failures))
 
     def _reconcile(self, subscription_id: str, reason: str, now: dt.datetime) -> Repaired | None:
         driver, ownership = self.driver, self.driver.ownership
@@ -98,20 +92,25 @@ class Reconciler:
                     sub = load(uow, subscription_id)
                 except NotFound:
                     uow.finish_reconciliation(subscription_id, now=now)
-                    return Repaired(subscription_id, "", ())
+                    return None
                 live = uow.live_subscription_of(sub.account_id)
+                if reconcile.must_wait(live):  # its saga decides; its lease is left alone
+                    raise _Changed
                 for sid in dict.fromkeys((sub.id, *(() if live is None else (live.id,)))):
                     leases.append(ownership.take(uow, sid, owner))
         except SubscriptionBusy:
             return None  # a driver is at work on it: the request stays due
         try:
+            self._renew(leases)
             storefront = driver.storefront.storefront_status(sub.account_id)
+            self._renew(leases)
             licensed = driver.bss.licensed_plan(sub.account_id)
             todo = reconcile.repairs(live, storefront, licensed)
-            if todo is None:  # its saga is under way and decides: look again later
-                self._postpone(subscription_id, reason, now)
-                return None
+            if todo is None:  # pragma: no cover - must_wait said so above
+                raise _Changed
+            self._unchanged(sub, live)
             for action in todo:
+                self._renew(leases)
                 driver.repair(sub, action)
             with driver.store.unit_of_work() as uow:
                 for lease in leases:
@@ -128,7 +127,26 @@ class Reconciler:
             for lease in leases:
                 ownership.release(lease)
 
-    def _postpone(self, subscription_id: str, reason: str, now: dt.datetime) -> None:
+    def _renew(self, leases: list[Lease]) -> None:
+        """Renew each lease that could not cover one more call (``LeaseLost`` if one changed
+        hands: nothing more is done)."""
+        leases[:] = [self.driver.ownership.before_call(lease) for lease in leases]
+
+    def _unchanged(self, sub: Subscription, live: Subscription | None) -> None:
+        """Refuse to repair on what the reads began with, if the account's subscriptions
+        changed meanwhile (a new one for the account, one moved on)."""
+        with self.driver.store.unit_of_work() as uow:
+            now_live = uow.live_subscription_of(sub.account_id)
+            stored = uow.get(sub.id)
+        if (stored is None or stored.version != sub.version) or (
+            (None if now_live is None else (now_live.id, now_live.version))
+            != (None if live is None else (live.id, live.version))
+        ):
+            raise _Changed
+
+    def _postpone(self, subscription_id: str, reason: str, now: dt.datetime) -> dt.datetime:
+        later = now + _LATER
         with self.driver.store.unit_of_work() as uow:
             uow.finish_reconciliation(subscription_id, now=now)
-            uow.request_reconciliation(subscription_id, at=now + _LATER, reason=reason)
+            uow.request_reconciliation(subscription_id, at=later, reason=reason)
+        return later

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import attrs
-
 from reseller_plans.domain import lifecycle, saga
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import (
@@ -31,9 +29,10 @@ from reseller_plans.domain.schedule import DueWork, applicable_change, next_work
 from reseller_plans.domain.subscription import OperationKind, Subscription
 from reseller_plans.logs import get_logger
 from reseller_plans.service.driver import Held, SagaDriver
-from reseller_plans.service.reconciler import Reconciler, Repaired
+from reseller_plans.service.reconciler import Reconciler
+from reseller_plans.service.reports import DueFailure, DueReport
 
-__all__ = ["DueFailure", "DueReport", "Scheduler"]
+__all__ = ["Scheduler"]
 
 logger = get_logger("service")
 
@@ -41,43 +40,6 @@ _BATCH = 200
 _BACKOFF = dt.timedelta(minutes=5)
 """How long a subscription whose due work raised waits before the next try."""
 _MAX_WORK = 64 * 16  # units of work on one subscription in one run: a guard, never reached
-
-
-@attrs.frozen
-class DueFailure:
-    """Due work that raised: the subscription is backed off until ``retry_at``."""
-
-    subscription_id: str
-    error: str
-    retry_at: dt.datetime
-
-
-@attrs.frozen
-class DueReport:
-    """What one ``run_due`` did.
-
-    Attributes:
-        subscriptions: due subscriptions worked on.
-        renewals: terms renewed.
-        emails_sent: messages the mailer accepted.
-        emails_failed: messages it did not (left for later, or refused for good).
-        aliases_released: alias holds whose period ended, given back.
-        busy: due subscriptions skipped because another driver held them.
-        failures: due work that raised, each backed off and left for a later run.
-        reconciled: reconciliations made (see the workers guide, "Reconciliation").
-        repaired: what those reconciliations found and undid: a storefront or license live
-            for an account whose subscription is not.
-    """
-
-    subscriptions: int = 0
-    renewals: int = 0
-    emails_sent: int = 0
-    emails_failed: int = 0
-    aliases_released: int = 0
-    busy: int = 0
-    failures: tuple[DueFailure, ...] = ()
-    reconciled: int = 0
-    repaired: tuple[Repaired, ...] = ()
 
 
 class Scheduler:
@@ -116,8 +78,8 @@ class Scheduler:
         released = self._release_expired_aliases(now)
         sent, failed = self.driver.outbox.send_all()
         return DueReport(
-            touched, renewals, sent, failed, released, busy, tuple(failures),
-            reconciled.made, reconciled.repaired,
+            touched, renewals, sent, failed, released, busy,
+            (*failures, *reconciled.failures), reconciled.made, reconciled.repaired,
         )  # fmt: skip
 
     def _isolated(self, sid: str, now: dt.datetime) -> tuple[bool, int] | DueFailure | None:

@@ -115,16 +115,26 @@ def check_deadlines(leases: LeaseSettings, **adapters: object) -> None:
     the lease, which outlasts a step by ``margin``, would then end under a call in flight.
 
     An adapter tells the hard total of one call, all attempts and waits included, as its
-    ``deadline`` in seconds (the HTTP adapters' ``RetryPolicy.deadline``); one that does not
-    (a fake, a host's own adapter) is taken to fit.
+    ``deadline`` in seconds or as a ``timedelta`` (the HTTP adapters' ``RetryPolicy.deadline``);
+    one that does not (a fake, a host's own adapter) is taken to fit.
 
     Raises:
-        InvalidInput: naming the adapter, its deadline and the settings to change.
+        InvalidInput: naming the adapter, its deadline and the settings to change; or a
+            deadline that is not a positive number (NaN, negative, text, a bool).
     """
     limit = leases.step_deadline.total_seconds()
     for name, adapter in adapters.items():
         seconds = getattr(adapter, "deadline", None)
-        if isinstance(seconds, int | float) and not isinstance(seconds, bool) and seconds > limit:
+        if seconds is None or callable(seconds):
+            continue
+        if isinstance(seconds, dt.timedelta):
+            seconds = seconds.total_seconds()
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
+            raise InvalidInput(
+                f"the {name} adapter's deadline must be positive seconds (or a timedelta), "
+                f"not {seconds!r}"
+            )
+        if seconds > limit:
             raise InvalidInput(
                 f"the {name} adapter's calls may take up to {seconds:g} s (its RetryPolicy "
                 f"deadline), longer than a step may ({limit:g} s, LeaseSettings.step_deadline): "

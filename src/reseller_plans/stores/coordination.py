@@ -35,6 +35,9 @@ class Coordination:
         self.leases: dict[str, _Row] = {}
         self.claims: dict[str, tuple[str, dt.datetime]] = {}
         self.reconciliations: dict[str, tuple[dt.datetime, str]] = {}
+        self.generation = 0
+        """The last generation given out: one counter for every lease of the store, so a
+        lease given back and taken again never repeats a generation."""
 
     def begin(self) -> CoordinationTx:
         """A transaction's view, to commit with it."""
@@ -44,13 +47,20 @@ class Coordination:
 class CoordinationTx:
     """One unit of work's leases and claims: copied on the first write, applied on commit."""
 
-    __slots__ = ("_claims", "_leases", "_reconciliations", "_store")
+    __slots__ = ("_claims", "_generation", "_leases", "_reconciliations", "_store")
 
     def __init__(self, store: Coordination) -> None:
         self._store = store
         self._leases: dict[str, _Row] | None = None
         self._claims: dict[str, tuple[str, dt.datetime]] | None = None
         self._reconciliations: dict[str, tuple[dt.datetime, str]] | None = None
+        self._generation: int | None = None
+
+    def _next_generation(self) -> int:
+        self._generation = (
+            self._store.generation if self._generation is None else self._generation
+        ) + 1
+        return self._generation
 
     def _lease_rows(self) -> dict[str, _Row]:
         return self._store.leases if self._leases is None else self._leases
@@ -72,12 +82,11 @@ class CoordinationTx:
         held = row is not None and row.owner is not None and row.owner != owner
         if held and row is not None and row.until is not None and row.until > now:
             return None
-        if row is None:
-            generation, taken_over = 1, False
-        elif row.owner == owner:
+        if row is not None and row.owner == owner:
             generation, taken_over = row.generation, row.taken_over  # a renewal
         else:  # it changes hands: taken over when its owner never gave it back
-            generation, taken_over = row.generation + 1, row.owner is not None
+            generation = self._next_generation()
+            taken_over = row is not None and row.owner is not None
         kept = row or _Row(None, 0, None)
         self._writable_leases()[subscription_id] = attrs.evolve(
             kept, owner=owner, generation=generation, until=until, taken_over=taken_over
@@ -91,8 +100,8 @@ class CoordinationTx:
         if row is None or row.owner != lease.owner or row.generation != lease.generation:
             return
         rows = self._writable_leases()
-        if failure is None:  # the row stays, so that generations only ever go up
-            rows[lease.subscription_id] = _Row(None, row.generation, None)
+        if failure is None:
+            del rows[lease.subscription_id]
         else:
             rows[lease.subscription_id] = attrs.evolve(
                 row, owner=None, until=None, failures=row.failures + 1, last_error=failure,
@@ -148,6 +157,8 @@ class CoordinationTx:
             self._store.claims = self._claims
         if self._reconciliations is not None:
             self._store.reconciliations = self._reconciliations
+        if self._generation is not None:
+            self._store.generation = self._generation
 
 
 class Coordinated:

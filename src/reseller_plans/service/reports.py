@@ -1,0 +1,67 @@
+"""What ``run_due`` reports: the counts, the due work that failed, and the repairs made."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+
+from reseller_plans.domain.subscription import StepAction
+
+__all__ = ["DueFailure", "DueReport", "Repaired"]
+
+
+@attrs.frozen
+class DueFailure:
+    """Due work that raised: the subscription is backed off until ``retry_at``."""
+
+    subscription_id: str
+    error: str
+    retry_at: dt.datetime
+
+
+@attrs.frozen
+class DueReport:
+    """What one ``run_due`` did.
+
+    Attributes:
+        subscriptions: due subscriptions worked on.
+        renewals: terms renewed.
+        emails_sent: messages the mailer accepted.
+        emails_failed: messages it did not (left for later, or refused for good).
+        aliases_released: alias holds whose period ended, given back.
+        busy: due subscriptions skipped because another driver held them.
+        failures: due work that raised, each backed off and left for a later run, and
+            reconciliations that raised (their ``error`` starts ``"reconciliation: "``), each
+            tried again a minute later.
+        reconciled: reconciliations made: each read the account's storefront and license
+            (see the workers guide, "Reconciliation").
+        repaired: those of them that found something to undo, and what they undid: a
+            storefront or license live for an account whose subscription is not.
+    """
+
+    subscriptions: int = 0
+    renewals: int = 0
+    emails_sent: int = 0
+    emails_failed: int = 0
+    aliases_released: int = 0
+    busy: int = 0
+    failures: tuple[DueFailure, ...] = ()
+    reconciled: int = 0
+    repaired: tuple[Repaired, ...] = ()
+
+
+@attrs.frozen
+class Repaired:
+    """What one reconciliation undid on an account.
+
+    Attributes:
+        subscription_id: the subscription whose request it was.
+        account_id: the reseller account.
+        repairs: the calls made (``DEACTIVATE_STOREFRONT``, ``SUSPEND_STOREFRONT``,
+            ``REVOKE_LICENSE``), in order.
+    """
+
+    subscription_id: str
+    account_id: str
+    repairs: tuple[StepAction, ...]
