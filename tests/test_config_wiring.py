@@ -63,12 +63,10 @@ def test_from_config_reads_the_file_lets_the_environment_win_and_closes_all_it_o
         plans.store.unit_of_work().__enter__()  # and its SQLite connection is closed
 
 
-def test_from_env_wires_from_the_environment_alone(
-    emulator: tuple[EmulatorServer, EmulatorState], tmp_path: Path
-) -> None:
-    server, state = emulator
+def _environment(server: EmulatorServer, state: EmulatorState, tmp_path: Path) -> dict[str, str]:
+    """Every setting the emulator needs, as environment variables."""
     creds = state.credentials
-    environ = {
+    return {
         "RESELLER_PLANS_BSS_URL": server.url,
         "RESELLER_PLANS_CLIENT_ID": creds.client_key,
         "RESELLER_PLANS_CLIENT_SECRET": creds.client_secret,
@@ -77,7 +75,13 @@ def test_from_env_wires_from_the_environment_alone(
         "RESELLER_PLANS_STOREFRONT_API_KEY": min(creds.api_keys),
         "RESELLER_PLANS_STORE": str(tmp_path / "env.db"),
     }
-    plans = ResellerPlans.from_env(environ)
+
+
+def test_from_env_wires_from_the_environment_alone(
+    emulator: tuple[EmulatorServer, EmulatorState], tmp_path: Path
+) -> None:
+    server, state = emulator
+    plans = ResellerPlans.from_env(_environment(server, state, tmp_path))
     try:
         distributor = plans.bss.get_distributor(str(state.organization["id"]))
         assert distributor.id == str(state.organization["id"])
@@ -95,15 +99,7 @@ def test_the_adapters_calls_never_outlast_a_step(
     adapter_deadline: float,
 ) -> None:
     server, state = emulator
-    creds = state.credentials
-    environ = {
-        "RESELLER_PLANS_BSS_URL": server.url,
-        "RESELLER_PLANS_CLIENT_ID": creds.client_key,
-        "RESELLER_PLANS_CLIENT_SECRET": creds.client_secret,
-        "RESELLER_PLANS_USERNAME": creds.username,
-        "RESELLER_PLANS_PASSWORD": creds.password,
-        "RESELLER_PLANS_STOREFRONT_API_KEY": min(creds.api_keys),
-        "RESELLER_PLANS_STORE": str(tmp_path / "env.db"),
+    environ = _environment(server, state, tmp_path) | {
         "RESELLER_PLANS_STEP_DEADLINE_SECONDS": step_deadline,
         "RESELLER_PLANS_LEASE_SECONDS": "300",
     }
