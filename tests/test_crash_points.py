@@ -51,12 +51,13 @@ LEASES = LeaseSettings(
 )
 PROBED = frozenset(
     {"provision_license", "revoke_license", "deactivate_storefront", "suspend_storefront"}
-    | {"resume_storefront"}
+    | {"resume_storefront", "place_order", "suspend_on_platform", "resume_on_platform"}
+    | {"cancel_on_platform"}
 )
 """Steps a takeover reads the backend for before running them again."""
 READS = frozenset(
     {"get_distributor", "get_account", "list_resellers", "is_alias_free", "licensed_plan"}
-    | {"storefront_status"}
+    | {"storefront_status", "platform_status", "platform_subscriptions_of"}
 )
 
 

@@ -28,7 +28,7 @@ from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
-from reseller_plans.domain.reconcile import StorefrontStatus
+from reseller_plans.domain.reconcile import PlatformStatus, StorefrontStatus
 from reseller_plans.domain.subscription import Subscription
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "Mailer",
     "OutboxEntry",
     "PlanOrder",
+    "PlatformStatus",
     "Store",
     "Storefront",
     "StorefrontStatus",
@@ -154,6 +155,20 @@ class BSS(Protocol):
     def licensed_plan(self, account_id: str) -> Plan:
         """The plan the account's Reseller Plan license names (``Plan.BASIC`` for none): the
         reconciler's read."""
+        ...
+
+    def platform_status(self, platform_subscription_id: str) -> PlatformStatus:
+        """What the BSS shows of one platform subscription: the read that tells, after a
+        takeover, whether a suspension, resumption or cancellation on the platform acted.
+        Raises ``NotFound``."""
+        ...
+
+    def platform_subscriptions_of(
+        self, account_id: str, product_id: str
+    ) -> dict[str, PlatformStatus]:
+        """The account's platform subscriptions of the product, by id, with their status: the
+        read that tells, after a takeover, whether an order (placed in the BSS or bought in the
+        Storefront) created one."""
         ...
 
 

@@ -38,7 +38,7 @@ from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import AliasTaken, NotFound, TransientBackendError
 from reseller_plans.domain.plans import Plan
-from reseller_plans.ports import EmailMessage, PlanOrder, StorefrontStatus
+from reseller_plans.ports import EmailMessage, PlanOrder, PlatformStatus, StorefrontStatus
 from reseller_plans.testing.fakes import sample_distributor
 
 DISTRIBUTOR = "D-100"
@@ -88,6 +88,7 @@ class State:
 
     orders: int = 0
     platform: dict[str, str] = attrs.field(factory=dict)
+    subscribers: dict[str, tuple[str, str]] = attrs.field(factory=dict)
     licenses: dict[str, Plan] = attrs.field(factory=dict)
     aliases: dict[str, str] = attrs.field(factory=dict)
     storefronts: dict[str, Storefront] = attrs.field(factory=dict)
@@ -98,6 +99,7 @@ class State:
         if action == "place_order":
             self.orders += 1
             self.platform[e["psid"]] = "active"
+            self.subscribers[e["psid"]] = (e["subject"], e["product"])
         elif action in ("cancel_on_platform", "suspend_on_platform", "resume_on_platform"):
             status = {"cancel": "cancelled", "suspend": "suspended", "resume": "active"}
             self.platform[subject] = status[action.split("_")[0]]
@@ -237,6 +239,24 @@ class FileBSS:
     def licensed_plan(self, account_id: str) -> Plan:
         """The plan the account's license names (the reconciler's read)."""
         return self.get_account(account_id).plan
+
+    def platform_status(self, platform_subscription_id: str) -> PlatformStatus:
+        """What the platform shows of one subscription (the takeover probe's read)."""
+        state = self.backend.read()
+        if platform_subscription_id not in state.platform:
+            raise NotFound(f"no subscription {platform_subscription_id!r}")
+        return PlatformStatus(state.platform[platform_subscription_id])
+
+    def platform_subscriptions_of(
+        self, account_id: str, product_id: str
+    ) -> dict[str, PlatformStatus]:
+        """The account's platform subscriptions of the product (the takeover probe's read)."""
+        state = self.backend.read()
+        return {
+            psid: PlatformStatus(state.platform[psid])
+            for psid, subscriber in state.subscribers.items()
+            if subscriber == (account_id, product_id)
+        }
 
     def list_resellers(self, distributor_id: str) -> Iterator[ResellerAccount]:
         for account_id in list(self.accounts):

@@ -98,21 +98,15 @@ def test_two_workers_over_a_waiting_outbox_deliver_each_message_once(harness: Ha
     assert min(shares) >= 0.2
 
 
-_NO_READ = pytest.mark.xfail(
-    strict=True,
-    reason="known gap (issue 14 stays open): no port read tells whether the platform placed "
-    "the order or cancelled the subscription, so the process that takes over repeats the "
-    "call, and a platform that ignores idempotency keys acts twice",
-)
 KILL_POINTS = [
-    pytest.param("place_order", marks=_NO_READ),
+    "place_order",
     "provision_license",
     "hold_alias",
     "activate_storefront",
     "deliver",
     "deactivate_storefront",
     "revoke_license",
-    pytest.param("cancel_on_platform", marks=_NO_READ),
+    "cancel_on_platform",
 ]
 CANCELLING = {"deactivate_storefront", "revoke_license", "cancel_on_platform"}
 

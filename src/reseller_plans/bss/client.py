@@ -21,6 +21,7 @@ from reseller_plans.domain.accounts import ServiceManagerState as SMState
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import InvalidAlias, PermanentBackendError
 from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.reconcile import PlatformStatus
 from reseller_plans.http.client import BackendAdapter, BackendClient, Timeouts, path_segment
 from reseller_plans.http.errors import BackendNotFound
 from reseller_plans.http.payload import Payload, wire_id
@@ -447,14 +448,58 @@ class BSSClient(BackendAdapter):
         data = self.backend.get_payload(
             f"{wire.subscriptions_route}/{path_segment(platform_subscription_id)}"
         )
-        account = data.obj("account", required=False)
+        return self._subscription(data)
+
+    def _subscription(self, data: Payload) -> PlatformSubscription:
+        wire = self.wire
+        account = data.obj(wire.subscription_account_object_member, required=False)
         account_id = account.optional_text("id") if account else None
         return PlatformSubscription(
             id=data.text("id"),
             status=data.text(wire.subscription_status_member),
-            account_id=account_id or data.optional_text("accountId"),
-            product_id=data.optional_text("productId"),
+            account_id=account_id or data.optional_text(wire.subscription_account_id_member),
+            product_id=data.optional_text(wire.subscription_product_member),
         )
+
+    def platform_status(self, platform_subscription_id: str) -> PlatformStatus:
+        """What the BSS shows of one platform subscription (:meth:`get_subscription`'s status,
+        mapped by ``wire.platform_status_of``).
+
+        Raises:
+            NotFound: no such subscription.
+            BackendError: the BSS failed.
+        """
+        status = self.get_subscription(platform_subscription_id).status
+        return self.wire.platform_status_of(status)
+
+    def platform_subscriptions_of(
+        self, account_id: str, product_id: str
+    ) -> dict[str, PlatformStatus]:
+        """The account's subscriptions of the product, by id, with their status.
+
+        Lists ``wire.subscriptions_route`` with ``$filter`` (``wire.subscription_filter``),
+        page by page, and keeps only the rows that name this account and this product, even if
+        the BSS ignored the filter: a row that names neither is dropped, never guessed.
+
+        Args:
+            account_id: the subscribing account.
+            product_id: the plan product.
+
+        Returns:
+            Platform subscription id → status; empty when the account has none.
+
+        Raises:
+            BackendError: the BSS failed; ``MalformedResponse`` for an unreadable row.
+        """
+        params = {"$filter": self.wire.subscriptions_filter_for(str(account_id))}
+        found: dict[str, PlatformStatus] = {}
+        for row in self._pages(self.wire.subscriptions_route, params):
+            subscription = self._subscription(row)
+            if subscription.account_id == str(account_id) and subscription.product_id == str(
+                product_id
+            ):
+                found[subscription.id] = self.wire.platform_status_of(subscription.status)
+        return found
 
     def cancel_subscription(self, platform_subscription_id: str, *, idempotency_key: str) -> None:
         """Cancel the subscription immediately (``POST /api/subscriptions/{id}/cancel``).

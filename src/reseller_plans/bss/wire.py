@@ -19,6 +19,7 @@ import attrs
 
 from reseller_plans.domain.accounts import Edition, ServiceManagerState
 from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.reconcile import PlatformStatus
 
 __all__ = ["BSSWireConfig", "normalize_label"]
 
@@ -95,6 +96,14 @@ class BSSWireConfig:
         cancel_action: ``POST {route}/{id}/<action>`` cancels immediately. **D** (SUBS)
         suspend_action, resume_action: the same shape for suspend and resume. **I**
         subscription_status_member: the business status. **O** (O-PY)
+        subscription_filter: the ``$filter`` that lists an account's subscriptions;
+            ``{account}`` is replaced by the account id (quoted when not a number). **I** (the
+            list and ``$filter`` are **D**, SUBS; the property name is not documented)
+        subscription_account_object_member: the object naming the subscribing account
+            (``{"id": …}``). **O** (O-PY)
+        subscription_account_id_member: the scalar subscribing account id, read when the
+            object is absent. **I**
+        subscription_product_member: the subscribed product's id. **I**
         cancelled_statuses, suspended_statuses, active_statuses: status labels, compared
             case-insensitively. **D** for the enum names (SDK-M ``ServiceStatus``), **I** that
             the API uses them.
@@ -181,6 +190,10 @@ class BSSWireConfig:
     suspend_action: str = "suspend"
     resume_action: str = "resume"
     subscription_status_member: str = "status"
+    subscription_filter: str = "accountId eq {account}"
+    subscription_account_object_member: str = "account"
+    subscription_account_id_member: str = "accountId"
+    subscription_product_member: str = "productId"
     cancelled_statuses: tuple[str, ...] = ("cancelled", "canceled")
     suspended_statuses: tuple[str, ...] = ("suspended",)
     active_statuses: tuple[str, ...] = ("active",)
@@ -209,10 +222,38 @@ class BSSWireConfig:
         Returns:
             ``reseller_filter`` with the id in place (quoted when not a number).
         """
-        literal = distributor_id if distributor_id.isascii() and distributor_id.isdigit() else (
-            "'" + distributor_id.replace("'", "''") + "'"
-        )  # fmt: skip
-        return self.reseller_filter.format(distributor=literal)
+        return self.reseller_filter.format(distributor=_literal(distributor_id))
+
+    def subscriptions_filter_for(self, account_id: str) -> str:
+        """The ``$filter`` that lists the account's subscriptions.
+
+        Args:
+            account_id: the subscribing account.
+
+        Returns:
+            ``subscription_filter`` with the id in place (quoted when not a number).
+        """
+        return self.subscription_filter.format(account=_literal(account_id))
+
+    def platform_status_of(self, label: str) -> PlatformStatus:
+        """The status a label names (case-insensitively): ``cancelled_statuses``,
+        ``suspended_statuses``, ``active_statuses``, else ``PlatformStatus.OTHER``.
+
+        Args:
+            label: the subscription's ``subscription_status_member``.
+
+        Returns:
+            What the status means for the reads after a takeover.
+        """
+        lowered = label.strip().lower()
+        for statuses, status in (
+            (self.cancelled_statuses, PlatformStatus.CANCELLED),
+            (self.suspended_statuses, PlatformStatus.SUSPENDED),
+            (self.active_statuses, PlatformStatus.ACTIVE),
+        ):
+            if lowered in {s.lower() for s in statuses}:
+                return status
+        return PlatformStatus.OTHER
 
     def plan_of_license(self, value: str) -> Plan | None:
         """The plan a license value names (case-insensitively).
@@ -228,3 +269,10 @@ class BSSWireConfig:
             if text.lower() == lowered:
                 return plan
         return None
+
+
+def _literal(value: str) -> str:
+    """An OData literal: a number as it is, anything else quoted (quotes doubled)."""
+    if value.isascii() and value.isdigit():
+        return value
+    return "'" + value.replace("'", "''") + "'"

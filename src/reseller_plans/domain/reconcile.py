@@ -18,13 +18,24 @@ decides, and the reconciliation waits.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection, Mapping
 
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.saga import SagaStep
 from reseller_plans.domain.subscription import StepAction, Subscription
 from reseller_plans.domain.subscription import SubscriptionStatus as Status
 
-__all__ = ["REPAIRS", "Probe", "StorefrontStatus", "must_wait", "probe_of", "repairs", "shows_done"]
+__all__ = [
+    "REPAIRS",
+    "PlatformStatus",
+    "Probe",
+    "StorefrontStatus",
+    "must_wait",
+    "order_shown",
+    "probe_of",
+    "repairs",
+    "shows_done",
+]
 
 
 class StorefrontStatus(enum.Enum):
@@ -34,6 +45,16 @@ class StorefrontStatus(enum.Enum):
     SUSPENDED = "suspended"
     NONE = "none"
     """None at all, or shut down."""
+
+
+class PlatformStatus(enum.Enum):
+    """What the BSS shows of a platform subscription."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+    OTHER = "other"
+    """Any other status (inactive until its start date, pending cancellation, unknown)."""
 
 
 REPAIRS = frozenset(
@@ -82,43 +103,86 @@ class Probe(enum.Enum):
     """``Storefront.storefront_status``"""
     LICENSE = "license"
     """``BSS.licensed_plan``"""
+    PLATFORM = "platform"
+    """``BSS.platform_status`` of the subscription's platform subscription"""
+    ORDER = "order"
+    """``BSS.platform_subscriptions_of`` the account for the plan product"""
 
 
-_SHOWN: dict[StepAction, tuple[Probe, StorefrontStatus | None]] = {
+_SHOWN: dict[StepAction, tuple[Probe, StorefrontStatus | PlatformStatus | None]] = {
+    StepAction.PLACE_ORDER: (Probe.ORDER, None),
     StepAction.PROVISION_LICENSE: (Probe.LICENSE, None),
     StepAction.REVOKE_LICENSE: (Probe.LICENSE, None),
     StepAction.ACTIVATE_STOREFRONT: (Probe.STOREFRONT, StorefrontStatus.LIVE),
     StepAction.RESUME_STOREFRONT: (Probe.STOREFRONT, StorefrontStatus.LIVE),
     StepAction.SUSPEND_STOREFRONT: (Probe.STOREFRONT, StorefrontStatus.SUSPENDED),
     StepAction.DEACTIVATE_STOREFRONT: (Probe.STOREFRONT, StorefrontStatus.NONE),
+    StepAction.SUSPEND_ON_PLATFORM: (Probe.PLATFORM, PlatformStatus.SUSPENDED),
+    StepAction.RESUME_ON_PLATFORM: (Probe.PLATFORM, PlatformStatus.ACTIVE),
+    StepAction.CANCEL_ON_PLATFORM: (Probe.PLATFORM, PlatformStatus.CANCELLED),
 }
 
 
 def probe_of(sub: Subscription, step: SagaStep) -> Probe | None:
     """The read that tells whether ``step`` of ``sub`` already acted, or None when no read can
-    (an order, a platform action, an alias hold, an email).
+    (an alias hold, an email, a call with nothing to act on).
 
     Asked after a takeover, for the step the previous owner may have been in: a backend that
     ignores idempotency keys would act twice on a repeat, so what a read shows done is not
     repeated. A storefront activation is told only for an account that had no storefront (an
-    activation from Basic): a plan change re-activates a storefront that is live already.
+    activation from Basic): a plan change re-activates a storefront that is live already. A
+    platform action is told only once the subscription knows its platform subscription, and an
+    order only while it does not (and knows the product it orders).
     """
     if step.action not in _SHOWN:
         return None
     op = sub.operation
+    probe = _SHOWN[step.action][0]
     if step.action is StepAction.ACTIVATE_STOREFRONT and (
         op is None or step.compensation or op.previous_plan is not Plan.BASIC
     ):
         return None
-    return _SHOWN[step.action][0]
+    if probe is Probe.PLATFORM and sub.platform_subscription_id is None:
+        return None
+    if probe is Probe.ORDER and (
+        sub.platform_subscription_id is not None or op is None or not op.product_id
+    ):
+        return None
+    return probe
 
 
 def shows_done(
-    step: SagaStep, *, storefront: StorefrontStatus | None = None, licensed: Plan | None = None
+    step: SagaStep,
+    *,
+    storefront: StorefrontStatus | None = None,
+    licensed: Plan | None = None,
+    platform: PlatformStatus | None = None,
 ) -> bool:
-    """Whether what :func:`probe_of`'s read returned shows ``step`` done."""
+    """Whether what :func:`probe_of`'s read returned shows ``step`` done (not for an order:
+    see :func:`order_shown`)."""
     probe, status = _SHOWN[step.action]
     if probe is Probe.LICENSE:
         wanted = Plan.BASIC if step.action is StepAction.REVOKE_LICENSE else step.plan
         return licensed is wanted
+    if probe is Probe.PLATFORM:
+        return platform is status
     return storefront is status
+
+
+def order_shown(found: Mapping[str, PlatformStatus], known: Collection[str]) -> str | None:
+    """The platform subscription an order in doubt created, or None when the BSS shows none.
+
+    Args:
+        found: the account's platform subscriptions of the plan product, by id, with their
+            status (``BSS.platform_subscriptions_of``).
+        known: the platform subscription ids the account's other subscriptions already name.
+
+    Returns:
+        The one not cancelled that no other subscription of the account names (the smallest
+        id, should there be several), or None: the order did not land and is placed again.
+    """
+    placed = sorted(
+        pid for pid, status in found.items()
+        if status is not PlatformStatus.CANCELLED and pid not in known
+    )  # fmt: skip
+    return placed[0] if placed else None

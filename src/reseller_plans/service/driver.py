@@ -161,28 +161,46 @@ class SagaDriver:
         except LeaseLost:
             held.lost = True
             return sub
-        if held.in_doubt and self._already_done(sub, step):
-            outcome, draft = Outcome.done(), Draft()  # the previous owner's call acted
+        shown = self._already_done(sub, step) if held.in_doubt else None
+        if shown is not None:
+            outcome, draft = shown, Draft()  # the previous owner's call acted
         else:
             outcome, draft = self.execute(sub, step, reads, now=now)
         return self.record(sub, step, outcome, draft, reads, held, at=now or self.clock.now())
 
-    def _already_done(self, sub: Subscription, step: SagaStep) -> bool:
-        """After a takeover: whether a read shows the step done (``reconcile.probe_of``); a
-        read that fails tells nothing, and the step runs again under its key."""
+    def _already_done(self, sub: Subscription, step: SagaStep) -> Outcome | None:
+        """After a takeover: the outcome of the previous owner's call, when a read shows it
+        acted (``reconcile.probe_of``), else None. A read that fails tells nothing, and the
+        step runs again under its key."""
         probe = reconcile.probe_of(sub, step)
+        pid, op = sub.platform_subscription_id, sub.operation  # probe_of: known, when asked
         try:
             if probe is reconcile.Probe.STOREFRONT:
                 status = self.storefront.storefront_status(sub.account_id)
-                return reconcile.shows_done(step, storefront=status)
-            if probe is reconcile.Probe.LICENSE:
+                done = reconcile.shows_done(step, storefront=status)
+            elif probe is reconcile.Probe.LICENSE:
                 licensed = self.bss.licensed_plan(sub.account_id)
-                return reconcile.shows_done(step, licensed=licensed)
+                done = reconcile.shows_done(step, licensed=licensed)
+            elif probe is reconcile.Probe.PLATFORM and pid is not None:
+                done = reconcile.shows_done(step, platform=self.bss.platform_status(pid))
+            elif probe is reconcile.Probe.ORDER and op is not None:
+                return self._order_shown(sub, op.product_id)
+            else:
+                return None
         except ResellerPlansError as exc:
             logger.info(
                 "%s of %s: cannot tell whether it acted: %s", step.action.value, sub.id, exc
             )
-        return False
+            return None
+        return Outcome.done() if done else None
+
+    def _order_shown(self, sub: Subscription, product_id: str) -> Outcome | None:
+        found = self.bss.platform_subscriptions_of(sub.account_id, product_id)
+        with self.store.unit_of_work() as uow:
+            others = uow.subscriptions_of(sub.account_id)
+        known = {s.platform_subscription_id for s in others if s.id != sub.id}
+        placed = reconcile.order_shown(found, {pid for pid in known if pid is not None})
+        return None if placed is None else Outcome.done(placed)
 
     def execute(
         self, sub: Subscription, step: SagaStep, reads: Reads, *, now: dt.datetime | None = None

@@ -23,7 +23,7 @@ from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.errors import AliasTaken, InvalidInput, NotFound
 from reseller_plans.domain.messages import MessageKind
 from reseller_plans.domain.plans import Plan
-from reseller_plans.ports import EmailMessage, PlanOrder, StorefrontStatus
+from reseller_plans.ports import EmailMessage, PlanOrder, PlatformStatus, StorefrontStatus
 from reseller_plans.testing.faults import Faults
 
 __all__ = [
@@ -119,6 +119,8 @@ class FakeBSS:
         """Executed orders by idempotency key: one order per key, however often it is sent."""
         self.subscriptions: dict[str, str] = {}
         """Platform subscription id → status (active, suspended, cancelled)."""
+        self.subscribers: dict[str, tuple[str, str]] = {}
+        """Platform subscription id → (account id, product id) of its order."""
         self.licenses: dict[str, Plan] = {}
         """Account id → the plan licensed (absent: Basic)."""
         self._next = 0
@@ -161,10 +163,10 @@ class FakeBSS:
         idempotency_key: str,
     ) -> PlanOrder:
         self.faults.before("bss.place_plan_order")
-        self._order(account_id, idempotency_key)
+        self._order(account_id, product_id, idempotency_key)
         return self.orders[idempotency_key]
 
-    def _order(self, account_id: str, idempotency_key: str) -> int:
+    def _order(self, account_id: str, product_id: str, idempotency_key: str) -> int:
         """The number of the order placed under this key: placed now, unless it was before."""
         if account_id not in self.accounts:
             raise NotFound(f"no account {account_id!r}")
@@ -173,6 +175,7 @@ class FakeBSS:
         self._next += 1
         self._orders.add(idempotency_key, self._next)
         self.subscriptions[f"PS-{self._next}"] = "active"
+        self.subscribers[f"PS-{self._next}"] = (account_id, product_id)
         return self._next
 
     def _set_status(self, platform_subscription_id: str, status: str) -> None:
@@ -207,6 +210,22 @@ class FakeBSS:
         if account_id not in self.accounts:
             raise NotFound(f"no account {account_id!r}")
         return self.licenses.get(account_id, Plan.BASIC)
+
+    def platform_status(self, platform_subscription_id: str) -> PlatformStatus:
+        self.faults.before("bss.platform_status")
+        if platform_subscription_id not in self.subscriptions:
+            raise NotFound(f"no subscription {platform_subscription_id!r}")
+        return PlatformStatus(self.subscriptions[platform_subscription_id])
+
+    def platform_subscriptions_of(
+        self, account_id: str, product_id: str
+    ) -> dict[str, PlatformStatus]:
+        self.faults.before("bss.platform_subscriptions_of")
+        return {
+            pid: PlatformStatus(self.subscriptions[pid])
+            for pid, subscriber in self.subscribers.items()
+            if subscriber == (account_id, product_id)
+        }
 
     def __repr__(self) -> str:
         return f"FakeBSS(accounts={len(self.accounts)}, orders={len(self.orders)})"
@@ -306,7 +325,7 @@ class FakeStorefront:
         idempotency_key: str,
     ) -> PlanOrder:
         self.faults.before("storefront.purchase_plan")
-        number = self.bss._order(account_id, "storefront:" + idempotency_key)
+        number = self.bss._order(account_id, product_id, "storefront:" + idempotency_key)
         self._purchases.add(idempotency_key, number)
         return self.purchases[idempotency_key]
 

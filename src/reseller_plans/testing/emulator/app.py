@@ -135,6 +135,7 @@ class Emulator:
              lambda r: (201, s.add_item(r.params["order_id"], r.body))),
             ("POST", "/api/orders/{order_id}/checkout", "bss",
              lambda r: (200, s.checkout(r.params["order_id"]))),
+            ("GET", "/api/subscriptions", "bss", self._list_subscriptions),
             ("GET", "/api/subscriptions/{subscription_id}", "bss",
              lambda r: (200, s.subscription(r.params["subscription_id"]))),
             *[
@@ -175,6 +176,10 @@ class Emulator:
     def _list_accounts(self, r: _Input) -> tuple[int, JSON]:
         rows = self.state.filtered_accounts(r.query.get("$filter"))
         return 200, _page(r, rows, self.state.render_account)
+
+    def _list_subscriptions(self, r: _Input) -> tuple[int, JSON]:
+        rows = self.state.filtered_subscriptions(r.query.get("$filter"))
+        return 200, _page(r, rows, dict)
 
     def _get_order(self, r: _Input) -> tuple[int, JSON]:
         order = self.state.orders.get(r.params["order_id"])

@@ -20,18 +20,12 @@ from typing import Any
 
 import attrs
 
+from reseller_plans.testing.emulator.errors import EmulatorError
+from reseller_plans.testing.emulator.odata import matches, parse_filter
+
 __all__ = ["Call", "Credentials", "EmulatorError", "EmulatorState", "demo_fixture"]
 
 JSON = Any
-
-
-class EmulatorError(Exception):
-    """An error answer: ``status`` and a body ``{"message": ...}`` (or ``body`` as given)."""
-
-    def __init__(self, status: int, message: str, body: JSON = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = body if body is not None else {"message": message}
 
 
 @attrs.frozen
@@ -354,12 +348,26 @@ class EmulatorState:
         Raises:
             EmulatorError: 400 for a filter outside that subset.
         """
-        clauses = _parse_filter(expression) if expression else []
-        rows = []
-        for account in self.accounts.values():
-            if all(_matches(account, field, value) for field, value in clauses):
-                rows.append(account)
-        return rows
+        clauses = parse_filter(expression) if expression else []
+        reselling = {"resellingEnabled": _reselling}
+        return [a for a in self.accounts.values() if matches(a, clauses, reselling)]
+
+    def filtered_subscriptions(self, expression: str | None) -> list[dict[str, Any]]:
+        """Subscriptions matching an OData ``$filter`` as :meth:`filtered_accounts` reads it;
+        ``accountId`` is the subscribing account's id.
+
+        Args:
+            expression: the filter, or None for every subscription.
+
+        Returns:
+            The matching subscriptions, oldest first.
+
+        Raises:
+            EmulatorError: 400 for a filter outside that subset.
+        """
+        clauses = parse_filter(expression) if expression else []
+        account = {"accountId": _subscriber}
+        return [s for s in self.subscriptions.values() if matches(s, clauses, account)]
 
     def create_order(self, body: JSON, *, channel: str = "bss") -> dict[str, Any]:
         """A new Draft order (``POST /api/orders`` or a Storefront basket).
@@ -664,44 +672,9 @@ def _product_name(products: list[dict[str, Any]], product_id: object) -> str:
     return str(product_id)
 
 
-def _parse_filter(expression: str) -> list[tuple[str, str]]:
-    clauses = []
-    for clause in _split_and(expression):
-        parts = clause.split(None, 2)
-        if len(parts) != 3 or parts[1].lower() != "eq":
-            raise EmulatorError(400, f"Unsupported $filter clause {clause!r}.")
-        field, _, literal = parts
-        if literal.startswith("'") and literal.endswith("'") and len(literal) >= 2:
-            value = literal[1:-1].replace("''", "'")
-        else:
-            value = literal.lower() if literal.lower() in ("true", "false") else literal
-        clauses.append((field, value))
-    return clauses
+def _reselling(account: Mapping[str, Any]) -> object:
+    return account.get("resellingEnabled", account.get("enableReselling", False))
 
 
-def _split_and(expression: str) -> list[str]:
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = False
-    tokens = expression.split(" ")
-    for token in tokens:
-        if not quoted and token.lower() == "and":
-            parts.append(" ".join(current).strip())
-            current = []
-            continue
-        current.append(token)
-        quoted ^= token.count("'") % 2 == 1
-    parts.append(" ".join(current).strip())
-    if any(not p for p in parts):
-        raise EmulatorError(400, f"Malformed $filter {expression!r}.")
-    return parts
-
-
-def _matches(account: Mapping[str, Any], field: str, value: str) -> bool:
-    if field == "resellingEnabled":
-        actual = account.get("resellingEnabled", account.get("enableReselling", False))
-    else:
-        actual = account.get(field)
-    if isinstance(actual, bool):
-        return ("true" if actual else "false") == value
-    return actual is not None and str(actual) == value
+def _subscriber(subscription: Mapping[str, Any]) -> object:
+    return (subscription.get("account") or {}).get("id")
