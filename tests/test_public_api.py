@@ -37,6 +37,7 @@ PUBLIC_NAMES = [
     "InvalidInput",
     "LeaseSettings",
     "MessageKind",
+    "MessageStatus",
     "Move",
     "NotEligible",
     "NotFound",

@@ -1,6 +1,6 @@
-"""A store made by the first schema (version 1) is upgraded in place to the latest (version 3:
-leases, claims, reconciliation requests) when it is opened, keeps what it held, and works:
-SQLite files and PostgreSQL."""
+"""A store made by an earlier schema (version 1, 2 or 3) is upgraded in place to the latest
+(version 4: leases, claims, reconciliation requests, the failed messages' index) when it is
+opened, keeps what it held, and works: SQLite files and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from reseller_plans.domain.messages import MessageKind
+from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.ports import OutboxEntry
 from reseller_plans.stores import postgres as pg_module
 from reseller_plans.stores.codec import dumps_subscription, outbox_to_row
 from reseller_plans.stores.postgres import PostgresStore
 from reseller_plans.stores.schema import schema_v1
+from reseller_plans.stores import sqlite as sqlite_module
 from reseller_plans.stores.sqlite import SQLiteStore
 from test_sqlite_store import T0, subscription
 
@@ -28,7 +29,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
-    assert store.schema_version == 3
+    assert store.schema_version == 4
     with store.unit_of_work() as uow:
         kept = uow.get("s1")
         assert kept is not None
@@ -43,6 +44,25 @@ def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
         assert uow.due_reconciliations(T0, 10) == [("s1", "test")]
     assert claimed is not None
     assert claimed.kind is MessageKind.WELCOME
+    with store.unit_of_work() as uow:  # version 4: the failed messages, found by an index
+        uow.update_outbox(
+            OutboxEntry(
+                "m1",
+                "s1",
+                MessageKind.WELCOME,
+                ("a@x.example",),
+                {},
+                T0,
+                attempts=1,
+                last_error="550",
+                failed_permanently=True,
+            )  # fmt: skip
+        )
+    with store.unit_of_work() as uow:
+        assert uow.count_outbox(MessageStatus.FAILED) == 1
+        page = uow.outbox_page(status=MessageStatus.FAILED, subscription_id=None, after=None,
+                               limit=10)  # fmt: skip
+        assert [e.id for e in page] == ["m1"]
 
 
 def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> None:
@@ -58,12 +78,15 @@ def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> N
     )
 
 
-def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_an_older_sqlite_file_is_upgraded_in_place(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as db:  # as the previous version of the library made it
+    with sqlite3.connect(path) as db:  # as that version of the library made it
         db.executescript(schema_v1(sequence="INTEGER PRIMARY KEY AUTOINCREMENT"))
         _v1_rows(db.execute, "?")
-        db.execute("PRAGMA user_version = 1")
+        for migration in sqlite_module.MIGRATIONS[1:version]:
+            db.executescript(migration)
+        db.execute(f"PRAGMA user_version = {version}")
     db.close()
 
     store = SQLiteStore(path)
@@ -72,7 +95,7 @@ def test_a_version_1_sqlite_file_is_upgraded_in_place(tmp_path: Path) -> None:
     finally:
         store.close()
     reopened = SQLiteStore(path)  # and opening it again migrates nothing more
-    assert reopened.schema_version == 3
+    assert reopened.schema_version == 4
     reopened.close()
 
 

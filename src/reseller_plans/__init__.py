@@ -38,7 +38,7 @@ from reseller_plans.domain import (
     plan_move,
 )
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.messages import MessageKind
+from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.domain.subscription import (
     BillingCycle,
     Channel,
@@ -85,6 +85,7 @@ __all__ = [
     "Term",
     "Event",
     "MessageKind",
+    "MessageStatus",
     # plans and moves
     "Plan",
     "Timing",

@@ -26,7 +26,7 @@ import attrs
 from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.messages import MessageKind
+from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.reconcile import PlatformStatus, StorefrontStatus
 from reseller_plans.domain.subscription import Subscription
@@ -40,6 +40,7 @@ __all__ = [
     "IdempotencyRecord",
     "Lease",
     "Mailer",
+    "MessageStatus",
     "OutboxEntry",
     "PlanOrder",
     "PlatformStatus",
@@ -272,6 +273,13 @@ class OutboxEntry:
     last_error: str | None = None
     failed_permanently: bool = False
 
+    @property
+    def status(self) -> MessageStatus:
+        """Sent, refused for good (failed), or waiting."""
+        if self.sent_at is not None:
+            return MessageStatus.SENT
+        return MessageStatus.FAILED if self.failed_permanently else MessageStatus.WAITING
+
 
 @attrs.frozen
 class IdempotencyRecord:
@@ -380,6 +388,32 @@ class UnitOfWork(Protocol):
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
         """Every message of the subscription, sent or not."""
+        ...
+
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None:
+        """One message of the outbox, by id."""
+        ...
+
+    def outbox_page(
+        self,
+        *,
+        status: MessageStatus | None,
+        subscription_id: str | None,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+    ) -> list[OutboxEntry]:
+        """Up to ``limit`` messages in that status (any, for None), of that subscription (any,
+        for None), ordered by ``(created_at, id)``, after that position (from the start, for
+        None): one page of the outbox's queries."""
+        ...
+
+    def count_outbox(self, status: MessageStatus) -> int:
+        """How many messages are in that status."""
+        ...
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        """Append events to their subscriptions' histories, changing nothing else: facts about
+        a subscription that are not a change of it (a message refused, a message resent)."""
         ...
 
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None: ...

@@ -63,6 +63,10 @@ class RowResult:
         status: that subscription's status.
         failures: for an ``ineligible`` row, every rule it broke, with message and remedy.
         error: for a ``failed`` or ``invalid`` row, what went wrong.
+        emails_failed: for a ``done`` row, its messages the mail server refused for good
+            (they wait in the outbox for a resend).
+        emails_waiting: for a ``done`` row, its messages not sent yet (``run_due`` tries
+            them again).
     """
 
     row: UpgradeRow
@@ -71,6 +75,8 @@ class RowResult:
     status: str | None = None
     failures: tuple[EligibilityFailure, ...] = ()
     error: str = ""
+    emails_failed: int = 0
+    emails_waiting: int = 0
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -103,8 +109,19 @@ class BulkReport:
 
     @property
     def ok(self) -> bool:
-        """True when every row was done, skipped or checked."""
+        """True when every row was done, skipped or checked (its emails aside: see
+        :attr:`emails_failed`)."""
         return all(r.ok for r in self.results)
+
+    @property
+    def emails_failed(self) -> int:
+        """Messages of the rows done that the mail server refused for good."""
+        return sum(r.emails_failed for r in self.results)
+
+    @property
+    def emails_waiting(self) -> int:
+        """Messages of the rows done not sent yet (``run_due`` tries them again)."""
+        return sum(r.emails_waiting for r in self.results)
 
 
 def refusal(row: UpgradeRow, exc: ResellerPlansError) -> RowResult:

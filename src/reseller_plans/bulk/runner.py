@@ -18,6 +18,7 @@ from reseller_plans.bulk.outcomes import BulkReport, RowOutcome, RowResult, refu
 from reseller_plans.bulk.rows import RowProblem, UpgradeRow
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.errors import InvalidInput, ResellerPlansError
+from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.subscription import SubscriptionStatus
 from reseller_plans.service import ResellerPlans
 
@@ -142,7 +143,12 @@ class BulkUpgrade:
         except ResellerPlansError as exc:
             return refusal(row, exc)
         if sub.status is SubscriptionStatus.ACTIVE:
-            return RowResult(row, RowOutcome.DONE, sub.id, sub.status.value)
+            statuses = [m.status for m in self.plans.outbox(sub.id)]
+            return RowResult(
+                row, RowOutcome.DONE, sub.id, sub.status.value,
+                emails_failed=statuses.count(MessageStatus.FAILED),
+                emails_waiting=statuses.count(MessageStatus.WAITING),
+            )  # fmt: skip
         reason = (
             sub.failure_reason
             or (sub.operation.reason if sub.operation is not None else None)

@@ -11,6 +11,7 @@ interrupted. With ``--json`` every error is a JSON object ``{"error": {"message"
 - :mod:`~reseller_plans.cli.render`: tables, JSON and CSV;
 - :mod:`~reseller_plans.cli.bulk_command`: ``upgrade``;
 - :mod:`~reseller_plans.cli.subscription_commands`: ``check``, ``status``, the lifecycle actions;
+- :mod:`~reseller_plans.cli.outbox_commands`: ``outbox``, ``resend``;
 - :mod:`~reseller_plans.cli.tool_commands`: ``emulator``, ``serve``, ``simulate``.
 """
 
@@ -22,13 +23,23 @@ from collections.abc import Sequence
 import click
 from rich.console import Console
 
-from reseller_plans.cli import bulk_command, subscription_commands, tool_commands
+from reseller_plans.cli import (
+    bulk_command,
+    outbox_commands,
+    subscription_commands,
+    tool_commands,
+)
 from reseller_plans.cli.app import cli
 from reseller_plans.cli.session import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, show_error
 
 __all__ = ["cli", "main"]
 
-_COMMANDS = (bulk_command, subscription_commands, tool_commands)  # imported to register them
+_COMMANDS = (
+    bulk_command,
+    outbox_commands,
+    subscription_commands,
+    tool_commands,
+)  # imported to register them
 
 
 def main(argv: Sequence[str] | None = None) -> int:

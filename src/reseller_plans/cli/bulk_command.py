@@ -69,7 +69,8 @@ def upgrade(
     """Upgrade ACCOUNT (or every row of --from-csv); resumable: run it again to finish.
 
     Exit status: 0 every row done (or skipped, or checked), 1 some row ineligible, failed or
-    malformed, 2 a usage or input error (nothing was done), 130 interrupted.
+    malformed, or some email refused for good by the mail server, 2 a usage or input error
+    (nothing was done), 130 interrupted.
     """
     if (account is None) == (csv_file is None):
         raise click.UsageError("give either ACCOUNT with --plan, or --from-csv FILE")
@@ -100,7 +101,7 @@ def upgrade(
     with errors(session):
         report = _run(session, rows, problems, concurrency=concurrency, dry_run=dry_run)
     print_bulk(session, report, csv_output=csv_output)
-    sys.exit(EXIT_OK if report.ok else EXIT_FAILED)
+    sys.exit(EXIT_OK if report.ok and not report.emails_failed else EXIT_FAILED)
 
 
 def _run(

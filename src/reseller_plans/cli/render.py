@@ -147,6 +147,8 @@ def bulk_record(result: RowResult) -> dict[str, Any]:
             for f in result.failures
         ],
         "error": result.error or None,
+        "emails_failed": result.emails_failed,
+        "emails_waiting": result.emails_waiting,
     }
 
 
@@ -155,7 +157,10 @@ def print_bulk(session: Session, report: BulkReport, *, csv_output: bool) -> Non
     records = [bulk_record(r) for r in report.results]
     if session.json_output:
         counts = {outcome: report.counts.get(outcome, 0) for outcome in OUTCOMES}
-        session.echo_json({"dry_run": report.dry_run, "counts": counts, "rows": records})
+        emails = {"failed": report.emails_failed, "waiting": report.emails_waiting}
+        session.echo_json(
+            {"dry_run": report.dry_run, "counts": counts, "emails": emails, "rows": records}
+        )
         return
     if csv_output:
         print_csv(records)
@@ -178,36 +183,63 @@ def print_bulk(session: Session, report: BulkReport, *, csv_output: bool) -> Non
         ]
         if rec["error"]:
             reasons.append(f"{where}: {rec['error']}")
+        if rec["emails_failed"]:
+            reasons.append(f"{where}: done, but its email was refused for good")
     session.out.print(table)
     for reason in reasons:
         session.out.print(Text(reason))
     rows = len(report.results)
     summary = ", ".join(f"{report.counts[o]} {o}" for o in OUTCOMES if report.counts[o])
     session.out.print(f"{rows} {'row' if rows == 1 else 'rows'}: {summary}", highlight=False)
+    for line in emails_lines(report.emails_failed, report.emails_waiting):
+        session.out.print(line, highlight=False, markup=False)
+
+
+def emails_lines(failed: int, waiting: int) -> list[str]:
+    """What to say of messages refused for good and of messages not sent yet."""
+    lines = []
+    if failed:
+        lines.append(
+            f"{failed} {'email' if failed == 1 else 'emails'} refused for good by the mail "
+            "server: see `reseller-plans outbox --failed`, then `reseller-plans resend MESSAGE`"
+        )
+    if waiting:
+        lines.append(
+            f"{waiting} {'email' if waiting == 1 else 'emails'} not sent yet: "
+            "`reseller-plans run-due` tries again"
+        )
+    return lines
 
 
 CSV_COLUMNS = (
     "line", "account", "plan", "alias", "key", "outcome", "subscription", "status", "codes",
-    "error", "remedy",
+    "error", "remedy", "emails_failed", "emails_waiting",
 )  # fmt: skip
 
 
 def print_csv(records: Sequence[dict[str, Any]]) -> None:
-    """Write the records as CSV on standard output, neutralised against spreadsheet formulas."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    """Write the bulk records as CSV on standard output, neutralised against formulas."""
+    cells = []
     for rec in records:
         messages = [f["message"] for f in rec["failures"]] + (
             [rec["error"]] if rec["error"] else []
         )
-        cells = {
+        cells.append({
             **rec,
             "codes": " ".join(rec["codes"]),
             "error": "; ".join(messages),
             "remedy": "; ".join(f["remedy"] for f in rec["failures"]),
-        }
-        writer.writerow([neutralise(cells[c]) for c in CSV_COLUMNS])
+        })  # fmt: skip
+    print_csv_table(CSV_COLUMNS, cells)
+
+
+def print_csv_table(columns: Sequence[str], records: Sequence[dict[str, Any]]) -> None:
+    """Write ``columns`` of the records as CSV on standard output, neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(columns)
+    for rec in records:
+        writer.writerow([neutralise(rec[c]) for c in columns])
     click.echo(buffer.getvalue(), nl=False)
 
 
@@ -259,4 +291,5 @@ def due_summary(data: dict[str, Any]) -> str:
         f"repaired: account {r['account']} ({r['subscription']}): {', '.join(r['repairs'])}"
         for r in data["repaired"]
     ]
+    lines += emails_lines(data["messages_failed"], 0)
     return "\n".join(lines)

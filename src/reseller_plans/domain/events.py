@@ -23,6 +23,8 @@ __all__ = [
     "Expired",
     "LicenseProvisioned",
     "LicenseRevoked",
+    "MessageFailed",
+    "MessageResent",
     "PendingChangeWithdrawn",
     "PlanChangeScheduled",
     "PlanChanged",
@@ -186,6 +188,36 @@ class Reconciled(Event):
     reason: str
 
 
+@attrs.frozen
+class MessageFailed(Event):
+    """The mail server refused a message for good: it is not tried again until resent.
+
+    Attributes:
+        message_id: the outbox entry (its Message-ID).
+        kind: which message (``"welcome"``).
+        error: what the mail server said.
+    """
+
+    message_id: str
+    kind: str
+    error: str
+
+
+@attrs.frozen
+class MessageResent(Event):
+    """Someone asked for a message to be sent again (its attempts start over).
+
+    Attributes:
+        message_id: the outbox entry (its Message-ID, the same as before).
+        kind: which message.
+        actor: who asked.
+    """
+
+    message_id: str
+    kind: str
+    actor: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -210,6 +242,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Renewed,
         Expired,
         Reconciled,
+        MessageFailed,
+        MessageResent,
     )
 }
 

@@ -12,7 +12,18 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["MessageKind"]
+__all__ = ["MessageKind", "MessageStatus"]
+
+
+class MessageStatus(enum.Enum):
+    """Where a message of the outbox stands."""
+
+    WAITING = "waiting"
+    """Not sent yet: it goes (again) on the next send, or the next ``run_due``."""
+    SENT = "sent"
+    """The mail server accepted it."""
+    FAILED = "failed"
+    """The mail server refused it for good: it waits for someone to resend it."""
 
 
 class MessageKind(enum.Enum):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import attrs
@@ -19,6 +19,7 @@ from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
 from reseller_plans.mail import Templates
@@ -171,6 +172,31 @@ class ResellerPlans:
     def outbox(self, subscription_id: str) -> list[OutboxEntry]:
         """The subscription's messages, sent or waiting."""
         return self._parts.queries.outbox(subscription_id)
+
+    def messages(
+        self,
+        *,
+        status: MessageStatus | str | None = None,
+        subscription_id: str | None = None,
+        page_size: int = 100,
+    ) -> Iterator[OutboxEntry]:
+        """The outbox's messages (``status="failed"``: refused for good; ``"waiting"``: not
+        sent yet), oldest first, read lazily page by page. Raises ``InvalidInput`` at once for
+        an unknown status or a page size below 1."""
+        return self._parts.queries.messages(
+            status=status, subscription_id=subscription_id, page_size=page_size
+        )
+
+    def resend(self, message_id: str, *, actor: Actor) -> OutboxEntry:
+        """Send a message refused for good (or still waiting) again, its attempts started
+        over, and record who asked (``MessageResent``). Returns it after the attempt.
+
+        Raises:
+            NotFound: no such message. Forbidden: not the subscription's distributor.
+            InvalidInput: it was sent already.
+        """
+        message_id = inputs.identifier(message_id, "message_id")
+        return self._parts.outbox.resend(message_id, actor=inputs.parse_actor(actor))
 
     def check(
         self,

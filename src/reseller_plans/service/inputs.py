@@ -32,6 +32,7 @@ from reseller_plans.service.decisions import UpgradeRequest
 __all__ = [
     "CheckedClock",
     "check_arguments",
+    "choice",
     "same_account",
     "parse_actor",
     "parse_alias",
@@ -106,7 +107,12 @@ def flag(value: object, what: str) -> bool:
     return value
 
 
-def _choice(kind: type[E], value: object, what: str) -> E:
+def choice(kind: type[E], value: object, what: str) -> E:
+    """``value`` as a member of the enumeration ``kind``: a member, or its value in text.
+
+    Raises:
+        InvalidInput: it names no member.
+    """
     if isinstance(value, kind):
         return value
     if isinstance(value, str):
@@ -135,7 +141,7 @@ def parse_timing(value: object) -> Timing:
     Raises:
         InvalidInput: it names no timing.
     """
-    return _choice(Timing, value, "timing")
+    return choice(Timing, value, "timing")
 
 
 def parse_billing_cycle(value: object) -> BillingCycle:
@@ -144,7 +150,7 @@ def parse_billing_cycle(value: object) -> BillingCycle:
     Raises:
         InvalidInput: it names no billing cycle.
     """
-    return _choice(BillingCycle, value, "billing_cycle")
+    return choice(BillingCycle, value, "billing_cycle")
 
 
 def parse_channel(value: object) -> Channel:
@@ -153,7 +159,7 @@ def parse_channel(value: object) -> Channel:
     Raises:
         InvalidInput: it names no channel.
     """
-    return _choice(Channel, value, "channel")
+    return choice(Channel, value, "channel")
 
 
 def instant(value: object, what: str) -> dt.datetime:

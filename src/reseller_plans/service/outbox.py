@@ -5,24 +5,35 @@ commit. A sender first claims it (one send per claim: two senders never send it 
 sends it, then marks it sent. A process that dies in between, or a mail server whose reply to
 DATA is lost, leaves the claim to end and the message to go again with the same id (its
 Message-ID): at least once, never lost, and a receiver can tell a repeat by its Message-ID. A
-message the mail server refuses for good is marked so and not tried again; a transient refusal
-leaves it for the next ``run_due``.
+message the mail server refuses for good is marked so, recorded as a ``MessageFailed`` event in
+its subscription's history, and not tried again until someone resends it (``resend``: its
+attempts start over, and a ``MessageResent`` event says who asked); a transient refusal leaves
+it for the next ``run_due``.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from typing import Protocol
 
 import attrs
 
-from reseller_plans.domain.errors import ResellerPlansError, TransientBackendError
-from reseller_plans.domain.messages import MessageKind
+from reseller_plans.domain.actors import Actor
+from reseller_plans.domain.errors import (
+    InvalidInput,
+    NotFound,
+    ResellerPlansError,
+    TransientBackendError,
+)
+from reseller_plans.domain.events import MessageFailed, MessageResent
+from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import Clock, EmailMessage, Mailer, OutboxEntry, Store
+from reseller_plans.service.access import authorize_subscription
 from reseller_plans.service.leases import Ownership
 
-__all__ = ["MessageRenderer", "OutboxSender", "RenderedMessage"]
+__all__ = ["MessageRenderer", "OutboxSender", "OutboxTally", "RenderedMessage", "Sending"]
 
 logger = get_logger("service")
 
@@ -46,6 +57,27 @@ class MessageRenderer(Protocol):
     """Turns a message kind and its context into subject, text and HTML."""
 
     def render(self, kind: MessageKind, context: Mapping[str, str]) -> RenderedMessage: ...
+
+
+class Sending(enum.Enum):
+    """How one attempt to send a message went."""
+
+    SENT = "sent"
+    WAITING = "waiting"
+    """Not sent (the mail server failed for now): it goes again later."""
+    REFUSED = "refused"
+    """Refused for good: it waits for someone to resend it."""
+    ELSEWHERE = "elsewhere"
+    """Not tried: another sender holds its claim, or it was sent (or refused) meanwhile."""
+
+
+@attrs.frozen
+class OutboxTally:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    waiting: int = 0
+    refused: int = 0
 
 
 class OutboxSender:
@@ -72,35 +104,31 @@ class OutboxSender:
         for entry in entries:
             self.send(entry)
 
-    def send_all(self) -> tuple[int, int]:
-        """Send every waiting message. Returns (sent, not sent)."""
-        sent = failed = 0
+    def send_all(self) -> OutboxTally:
+        """Send every waiting message."""
         with self.store.unit_of_work() as uow:
             entries = uow.unsent_outbox(limit=_BATCH)
-        for entry in entries:
-            if self.send(entry):
-                sent += 1
-            else:
-                failed += 1
-        return sent, failed
+        results = [self.send(entry) for entry in entries]
+        return OutboxTally(
+            sent=results.count(Sending.SENT),
+            waiting=results.count(Sending.WAITING) + results.count(Sending.ELSEWHERE),
+            refused=results.count(Sending.REFUSED),
+        )
 
-    def send(self, entry: OutboxEntry) -> bool:
-        """Claim one message, send it and record the attempt. Returns whether the mailer
-        accepted it (False too when another sender holds its claim)."""
+    def send(self, entry: OutboxEntry) -> Sending:
+        """Claim one message, send it and record the attempt."""
         now = self.clock.now()
         until = now + self.ownership.settings.outbox_claim
         owner = self.ownership.new_owner()
         with self.store.unit_of_work() as uow:
             claimed = uow.claim_outbox(entry.id, owner, now=now, until=until)
         if claimed is None:
-            return False  # sent meanwhile, or another sender is sending it
+            return Sending.ELSEWHERE  # sent meanwhile, or another sender is sending it
         entry = claimed
         if not entry.to:
             logger.warning("message %s has no recipient; not sent", entry.id)
-            updated = attrs.evolve(entry, failed_permanently=True, last_error="no recipient")
-            with self.store.unit_of_work() as uow:
-                uow.update_outbox(updated)
-            return False
+            self._refused(attrs.evolve(entry, failed_permanently=True, last_error="no recipient"))
+            return Sending.REFUSED
         try:
             rendered = self.templates.render(entry.kind, entry.context)
             message = EmailMessage(
@@ -109,12 +137,14 @@ class OutboxSender:
             self.mailer.send(message)
         except TransientBackendError as exc:
             updated = attrs.evolve(entry, attempts=entry.attempts + 1, last_error=str(exc))
-            ok = False
+            result = Sending.WAITING
         except ResellerPlansError as exc:
-            updated = attrs.evolve(
-                entry, attempts=entry.attempts + 1, last_error=str(exc), failed_permanently=True
+            logger.warning("message %s was refused for good: %s", entry.id, exc)
+            attempts = entry.attempts + 1
+            self._refused(
+                attrs.evolve(entry, attempts=attempts, last_error=str(exc), failed_permanently=True)
             )
-            ok = False
+            return Sending.REFUSED
         except BaseException:
             # Going down mid-send (it may have left): end the claim, so that it goes again,
             # with the same Message-ID, rather than wait for the claim to run out.
@@ -123,10 +153,53 @@ class OutboxSender:
             raise
         else:
             updated = attrs.evolve(entry, attempts=entry.attempts + 1, sent_at=self.clock.now())
-            ok = True
+            result = Sending.SENT
         with self.store.unit_of_work() as uow:
             uow.update_outbox(updated)
-        return ok
+        return result
+
+    def _refused(self, entry: OutboxEntry) -> None:
+        """Mark the message refused for good, and say so in its subscription's history."""
+        event = MessageFailed(
+            entry.subscription_id, self.clock.now(), entry.id, entry.kind.value,
+            entry.last_error or "",
+        )  # fmt: skip
+        with self.store.unit_of_work() as uow:
+            uow.update_outbox(entry)
+            uow.record_events([event])
+
+    def resend(self, message_id: str, *, actor: Actor) -> OutboxEntry:
+        """Send a message again, its attempts started over: one refused for good, or one
+        still waiting. Records who asked (``MessageResent``) and returns the message as stored
+        after the attempt.
+
+        Raises:
+            NotFound: no such message.
+            Forbidden: a reseller, or another distributor (resending is the distributor's).
+            InvalidInput: it was sent already.
+        """
+        with self.store.unit_of_work() as uow:
+            entry = uow.get_outbox(message_id)
+            if entry is None:
+                raise NotFound(f"no message {message_id!r} in the outbox")
+            sub = uow.get(entry.subscription_id)
+            if sub is None:
+                raise NotFound(f"message {message_id} is of no stored subscription")
+            authorize_subscription(actor, sub, distributor_only=True)
+            if entry.status is MessageStatus.SENT:
+                raise InvalidInput(
+                    f"message {message_id} was sent at {entry.sent_at:%Y-%m-%d %H:%M:%S} UTC: "
+                    "nothing to resend"
+                )
+            entry = attrs.evolve(entry, attempts=0, last_error=None, failed_permanently=False)
+            uow.update_outbox(entry)
+            asked = MessageResent(
+                entry.subscription_id, self.clock.now(), entry.id, entry.kind.value, str(actor)
+            )
+            uow.record_events([asked])
+        self.send(entry)
+        with self.store.unit_of_work() as uow:
+            return uow.get_outbox(message_id) or entry
 
 
 def _waiting(entry: OutboxEntry) -> bool:

@@ -6,8 +6,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from reseller_plans.domain.actors import Actor
+from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.ports import OutboxEntry, Store
@@ -16,6 +20,8 @@ from reseller_plans.service.access import KeyScope
 from reseller_plans.service.driver import load
 
 __all__ = ["Queries"]
+
+_PAGE = 100
 
 
 class Queries:
@@ -74,3 +80,38 @@ class Queries:
         subscription_id = inputs.identifier(subscription_id, "subscription_id")
         with self.store.unit_of_work() as uow:
             return uow.outbox_of(subscription_id)
+
+    def messages(
+        self,
+        *,
+        status: MessageStatus | str | None = None,
+        subscription_id: str | None = None,
+        page_size: int = _PAGE,
+    ) -> Iterator[OutboxEntry]:
+        """The outbox's messages in that status (every one, for None), oldest first, read
+        lazily one page (one unit of work) at a time.
+
+        A message that changes status while the iteration goes on is seen at most once: the
+        pages follow ``(created_at, id)``, which never changes.
+
+        Raises:
+            InvalidInput: an unknown status, an empty id, or a page size below 1 (raised at
+                once, not at the first ``next()``).
+        """
+        wanted = None if status is None else inputs.choice(MessageStatus, status, "status")
+        sid = inputs.optional_identifier(subscription_id, "subscription_id")
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise InvalidInput(f"page_size must be a positive integer, not {page_size!r}")
+        return self._pages(wanted, sid, page_size)
+
+    def _pages(
+        self, status: MessageStatus | None, sid: str | None, size: int
+    ) -> Iterator[OutboxEntry]:
+        after = None
+        while True:
+            with self.store.unit_of_work() as uow:
+                page = uow.outbox_page(status=status, subscription_id=sid, after=after, limit=size)
+            yield from page
+            if len(page) < size:
+                return
+            after = (page[-1].created_at, page[-1].id)

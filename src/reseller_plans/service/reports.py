@@ -28,7 +28,7 @@ class DueReport:
         subscriptions: due subscriptions worked on.
         renewals: terms renewed.
         emails_sent: messages the mailer accepted.
-        emails_failed: messages it did not (left for later, or refused for good).
+        emails_failed: messages it did not send (left for later, or refused for good).
         aliases_released: alias holds whose period ended, given back.
         busy: due subscriptions skipped because another driver held them.
         failures: due work that raised, each backed off and left for a later run, and
@@ -38,6 +38,12 @@ class DueReport:
             (see the workers guide, "Reconciliation").
         repaired: those of them that found something to undo, and what they undid: a
             storefront or license live for an account whose subscription is not.
+        emails_refused: of ``emails_failed``, those the mail server refused for good in this
+            run (each a ``MessageFailed`` event).
+        messages_failed: every message of the outbox refused for good and not resent since,
+            whenever it was refused (in this run, in a command, earlier): until someone
+            resends them (``ResellerPlans.resend``, ``reseller-plans resend``), each run
+            says so.
     """
 
     subscriptions: int = 0
@@ -49,6 +55,8 @@ class DueReport:
     failures: tuple[DueFailure, ...] = ()
     reconciled: int = 0
     repaired: tuple[Repaired, ...] = ()
+    emails_refused: int = 0
+    messages_failed: int = 0
 
 
 @attrs.frozen

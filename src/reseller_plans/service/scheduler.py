@@ -25,6 +25,7 @@ from reseller_plans.domain.errors import (
     TransientBackendError,
 )
 from reseller_plans.domain.lifecycle import Context, Trigger
+from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.schedule import DueWork, applicable_change, next_work
 from reseller_plans.domain.subscription import OperationKind, Subscription
 from reseller_plans.logs import get_logger
@@ -76,10 +77,15 @@ class Scheduler:
                         stuck.discard(sid)
         reconciled = self.reconciler.run(now)
         released = self._release_expired_aliases(now)
-        sent, failed = self.driver.outbox.send_all()
+        tally = self.driver.outbox.send_all()
+        with store.unit_of_work() as uow:
+            refused_so_far = uow.count_outbox(MessageStatus.FAILED)
         return DueReport(
-            touched, renewals, sent, failed, released, busy,
-            (*failures, *reconciled.failures), reconciled.made, reconciled.repaired,
+            subscriptions=touched, renewals=renewals, emails_sent=tally.sent,
+            emails_failed=tally.waiting + tally.refused, aliases_released=released, busy=busy,
+            failures=(*failures, *reconciled.failures), reconciled=reconciled.made,
+            repaired=reconciled.repaired, emails_refused=tally.refused,
+            messages_failed=refused_so_far,
         )  # fmt: skip
 
     def _isolated(self, sid: str, now: dt.datetime) -> tuple[bool, int] | DueFailure | None:

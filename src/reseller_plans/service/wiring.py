@@ -49,6 +49,7 @@ class Parts:
     queries: Queries
     previews: PreviewCommands
     store: OpenStore
+    outbox: OutboxSender
 
     def close(self, *adapters: object) -> None:
         """Refuse every later call, then close each adapter that has a ``close()``."""
@@ -107,6 +108,7 @@ def wire(configured: Configured, clock: Clock) -> Parts:
         Queries(store),
         PreviewCommands(Previews(driver, clock)),
         store,
+        outbox,
     )
 
 

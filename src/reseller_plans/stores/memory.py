@@ -26,6 +26,7 @@ import attrs
 
 from reseller_plans.domain.errors import ConcurrentUpdate, InvalidInput
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.schedule import ALWAYS, applicable_change, due_at, is_due
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
@@ -152,6 +153,45 @@ class _MemoryUnitOfWork(Coordinated):
         ids |= {i: None for i, e in self._outbox.items() if e.subscription_id == subscription_id}
         return sorted([e for i in ids if (e := self._entry(i)) is not None], key=_queued)
 
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None:
+        return self._entry(entry_id)
+
+    def _candidates(self, status: MessageStatus | None, subscription_id: str | None) -> list[str]:
+        store = self._store
+        if subscription_id is not None:
+            ids = dict.fromkeys(store._outbox_of.get(subscription_id, []))
+        elif status is MessageStatus.WAITING:
+            ids = dict(store._unsent)
+        elif status is MessageStatus.FAILED:
+            ids = dict(store._failed)
+        else:
+            ids = dict.fromkeys(store._outbox)
+        return list(ids | dict.fromkeys(self._outbox))
+
+    def outbox_page(
+        self,
+        *,
+        status: MessageStatus | None,
+        subscription_id: str | None,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+    ) -> list[OutboxEntry]:
+        found = [
+            e for i in self._candidates(status, subscription_id)
+            if (e := self._entry(i)) is not None
+            and (status is None or e.status is status)
+            and (subscription_id is None or e.subscription_id == subscription_id)
+            and (after is None or _queued(e) > after)
+        ]  # fmt: skip
+        return sorted(found, key=_queued)[:limit]
+
+    def count_outbox(self, status: MessageStatus) -> int:
+        entries = (self._entry(i) for i in self._candidates(status, None))
+        return sum(1 for e in entries if e is not None and e.status is status)
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        self._events += events
+
     # idempotency
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self._idem.get((scope, key)) or self._store._idem.get((scope, key))
@@ -224,6 +264,8 @@ class InMemoryStore:
         """Subscription id → the ids of its outbox entries."""
         self._unsent: dict[str, None] = {}
         """The ids of the entries not sent yet (nor refused for good)."""
+        self._failed: dict[str, None] = {}
+        """The ids of the entries refused for good (until resent)."""
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold] = {}
         self._coordination = Coordination()
@@ -264,6 +306,10 @@ class InMemoryStore:
                 self._unsent[entry_id] = None
             else:
                 self._unsent.pop(entry_id, None)
+            if entry.status is MessageStatus.FAILED:
+                self._failed[entry_id] = None
+            else:
+                self._failed.pop(entry_id, None)
         self._idem.update(idem)
         for alias, hold in holds.items():
             if isinstance(hold, AliasHold):

@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.stores.schema import schema_v1, schema_v2, schema_v3
+from reseller_plans.stores.schema import schema_v1, schema_v2, schema_v3, schema_v4
 from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
 from reseller_plans.stores.sql_store import SQLStore
 
@@ -38,6 +38,8 @@ MIGRATIONS: tuple[str, ...] = (
     schema_v2(),
     # 3: reconciliation requests; whether a lease was taken over
     schema_v3(),
+    # 4: an index of the messages refused for good (the outbox's queries)
+    schema_v4(),
 )
 """Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
 

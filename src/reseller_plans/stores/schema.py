@@ -7,7 +7,7 @@ have run.
 
 from __future__ import annotations
 
-__all__ = ["schema_v1", "schema_v2", "schema_v3"]
+__all__ = ["schema_v1", "schema_v2", "schema_v3", "schema_v4"]
 
 
 def schema_v1(*, sequence: str, subscription_extras: str = "") -> str:
@@ -97,4 +97,12 @@ def schema_v3() -> str:
     );
     CREATE INDEX reconciliations_due ON reconciliations (due_at);
     ALTER TABLE leases ADD COLUMN taken_over INTEGER NOT NULL DEFAULT 0
+    """
+
+
+def schema_v4() -> str:
+    """The outbox's messages refused for good, found without a scan (its queries)."""
+    return """
+    CREATE INDEX outbox_failed ON outbox (created_at, id)
+        WHERE sent_at IS NULL AND failed_permanently = 1
     """

@@ -15,6 +15,7 @@ import attrs
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.schedule import due_at
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.ports import AliasHold, IdempotencyRecord, Lease, OutboxEntry
@@ -52,6 +53,13 @@ DUE = (
 """The ids of due subscriptions, earliest first, less those whose due work failed lately."""
 
 Execute = Callable[[str, Sequence[Any]], Cursor]
+
+_STATUS_WHERE = {
+    MessageStatus.WAITING: "sent_at IS NULL AND failed_permanently = 0",
+    MessageStatus.FAILED: "sent_at IS NULL AND failed_permanently = 1",
+    MessageStatus.SENT: "sent_at IS NOT NULL",
+}
+"""Each status of a message, as the outbox's columns say it (the indexes match the first two)."""
 
 
 @attrs.frozen
@@ -209,6 +217,38 @@ class SQLUnitOfWork:
 
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
         return self._outbox("subscription_id = ? ORDER BY created_at, id", (subscription_id,))
+
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None:
+        found = self._outbox("id = ?", (entry_id,))
+        return found[0] if found else None
+
+    def outbox_page(
+        self,
+        *,
+        status: MessageStatus | None,
+        subscription_id: str | None,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+    ) -> list[OutboxEntry]:
+        where = [_STATUS_WHERE[status]] if status is not None else []
+        params: list[Any] = []
+        if subscription_id is not None:
+            where.append("subscription_id = ?")
+            params.append(subscription_id)
+        if after is not None:
+            at = after[0].isoformat()  # as outbox_to_row stores it
+            where.append("(created_at > ? OR (created_at = ? AND id > ?))")
+            params += [at, at, after[1]]
+        clause = " AND ".join(where) or "1 = 1"
+        return self._outbox(f"{clause} ORDER BY created_at, id LIMIT ?", (*params, limit))
+
+    def count_outbox(self, status: MessageStatus) -> int:
+        where = _STATUS_WHERE[status]
+        return int(self._one(f"SELECT COUNT(*) FROM outbox WHERE {where}"))  # noqa: S608
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        for event in events:
+            self._append(event.subscription_id, (event,))
 
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         row = self._run(

@@ -28,6 +28,7 @@ from operator import itemgetter
 
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.schedule import due_at
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
@@ -104,6 +105,8 @@ class PackedStore:
         once, unless the mail server is down)."""
         self._unsent_of: dict[str, list[str]] = {}
         """Subscription id → the ids of its unsent entries, oldest first."""
+        self._failed: dict[str, str] = {}
+        """Entry id → subscription id of the settled entries refused for good (until resent)."""
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold | str] = {}
         """Alias → its hold; a hold with no end (a live subscription's) as the account's id."""
@@ -262,6 +265,10 @@ class PackedStore:
                 self._log += [sid for sid, events in uow.events for _ in events]
         for entry in uow.outbox.values():
             self._track_unsent(entry)
+            if entry.status is MessageStatus.FAILED:
+                self._failed[entry.id] = entry.subscription_id
+            else:
+                self._failed.pop(entry.id, None)
         if settled:
             self._settled.update(settled)
         if uow.idem:

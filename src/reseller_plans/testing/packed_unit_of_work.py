@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.schedule import is_due
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
@@ -177,6 +178,58 @@ class PackedUnitOfWork(Coordinated):
         ]
         entries.sort(key=_queued)  # as the SQL stores give them
         return entries
+
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None:
+        store = self.store
+        found = self.outbox.get(entry_id) or store._unsent.get(entry_id)
+        if found is not None:
+            return found
+        sids = [store._failed[entry_id]] if entry_id in store._failed else list(store._settled)
+        for sid in sids:  # a sent message: a scan (the simulator never asks)
+            for entry in store._settled_of(sid):
+                if entry.id == entry_id:
+                    return entry
+        return None
+
+    def _entries(self, status: MessageStatus | None) -> list[OutboxEntry]:
+        store = self.store
+        if status is MessageStatus.WAITING:
+            stored = list(store._unsent.values())
+        elif status is MessageStatus.FAILED:
+            stored = [e for sid in dict.fromkeys(store._failed.values())
+                      for e in store._settled_of(sid) if e.id in store._failed]  # fmt: skip
+        else:
+            stored = list(store._unsent.values())
+            stored += [e for sid in store._settled for e in store._settled_of(sid)]
+        staged = self.outbox
+        entries = [staged.get(e.id, e) for e in stored]
+        known = {e.id for e in stored}
+        return entries + [e for e in staged.values() if e.id not in known]
+
+    def outbox_page(
+        self,
+        *,
+        status: MessageStatus | None,
+        subscription_id: str | None,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+    ) -> list[OutboxEntry]:
+        if subscription_id is not None:
+            entries = self.outbox_of(subscription_id)
+        else:
+            entries = sorted(self._entries(status), key=_queued)
+        return [
+            e for e in entries
+            if (status is None or e.status is status) and (after is None or _queued(e) > after)
+        ][:limit]  # fmt: skip
+
+    def count_outbox(self, status: MessageStatus) -> int:
+        return sum(1 for e in self._entries(status) if e.status is status)
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        self.dirty = True
+        for event in events:
+            self.events.append((event.subscription_id, (event,)))
 
     # idempotency
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
