@@ -1,5 +1,6 @@
 """A store made by an earlier schema (version 1, 2 or 3) is upgraded in place to the latest
-(version 4: leases, claims, reconciliation requests, the failed messages' index) when it is
+(version 5: leases, claims, reconciliation requests, the failed messages' index, the
+subscriptions' query columns) when it is
 opened, keeps what it held, and works: SQLite files and PostgreSQL."""
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from reseller_plans.domain.events import Activated
+from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageKind, MessageStatus
+from reseller_plans.domain.plans import Plan
+from reseller_plans.domain.subscription import SubscriptionStatus
 from reseller_plans.ports import OutboxEntry
 from reseller_plans.stores import postgres as pg_module
-from reseller_plans.stores.codec import dumps_subscription, outbox_to_row
+from reseller_plans.stores import sqlite as sqlite_module
+from reseller_plans.stores.codec import dumps_event, dumps_subscription, outbox_to_row
 from reseller_plans.stores.postgres import PostgresStore
 from reseller_plans.stores.schema import schema_v1
-from reseller_plans.stores import sqlite as sqlite_module
 from reseller_plans.stores.sqlite import SQLiteStore
 from test_sqlite_store import T0, subscription
 
@@ -29,7 +34,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
-    assert store.schema_version == 4
+    assert store.schema_version == 5
     with store.unit_of_work() as uow:
         kept = uow.get("s1")
         assert kept is not None
@@ -44,25 +49,24 @@ def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
         assert uow.due_reconciliations(T0, 10) == [("s1", "test")]
     assert claimed is not None
     assert claimed.kind is MessageKind.WELCOME
+    failed = OutboxEntry(
+        "m1", "s1", MessageKind.WELCOME, ("a@x.example",), {}, T0, attempts=1, last_error="550",
+        failed_permanently=True,
+    )  # fmt: skip
     with store.unit_of_work() as uow:  # version 4: the failed messages, found by an index
-        uow.update_outbox(
-            OutboxEntry(
-                "m1",
-                "s1",
-                MessageKind.WELCOME,
-                ("a@x.example",),
-                {},
-                T0,
-                attempts=1,
-                last_error="550",
-                failed_permanently=True,
-            )  # fmt: skip
-        )
+        uow.update_outbox(failed)
     with store.unit_of_work() as uow:
         assert uow.count_outbox(MessageStatus.FAILED) == 1
         page = uow.outbox_page(status=MessageStatus.FAILED, subscription_id=None, after=None,
                                limit=10)  # fmt: skip
         assert [e.id for e in page] == ["m1"]
+    with store.unit_of_work() as uow:  # version 5: the subscriptions' columns, filled in
+        active = frozenset({SubscriptionStatus.ACTIVE})
+        query = SubscriptionQuery(distributor_id="D-100", statuses=active, changed_since=T0)
+        found = uow.subscriptions_page(query, after=None, limit=10)
+        assert [sub.id for _, sub in found] == ["s1"]
+        later = SubscriptionQuery(changed_since=T0 + dt.timedelta(microseconds=1))
+        assert uow.subscriptions_page(later, after=None, limit=10) == []
 
 
 def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> None:
@@ -72,13 +76,17 @@ def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> N
         f"INSERT INTO subscriptions (id, account_id, live, due_at, version, body) VALUES ({marks})",  # noqa: S608
         ("s1", "3542", 1, None, 1, dumps_subscription(subscription("s1"))),
     )
+    run(  # its one event, at T0: an instant written without a fraction
+        f"INSERT INTO events (subscription_id, body) VALUES ({marker}, {marker})",  # noqa: S608
+        ("s1", dumps_event(Activated("s1", T0, Plan.STANDARD))),
+    )
     run(
         f"INSERT INTO outbox ({', '.join(entry)}) VALUES ({', '.join([marker] * len(entry))})",  # noqa: S608
         tuple(entry.values()),
     )
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_an_older_sqlite_file_is_upgraded_in_place(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as db:  # as that version of the library made it
@@ -95,7 +103,7 @@ def test_an_older_sqlite_file_is_upgraded_in_place(tmp_path: Path, version: int)
     finally:
         store.close()
     reopened = SQLiteStore(path)  # and opening it again migrates nothing more
-    assert reopened.schema_version == 4
+    assert reopened.schema_version == 5
     reopened.close()
 
 

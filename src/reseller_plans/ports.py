@@ -26,6 +26,7 @@ import attrs
 from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.reconcile import PlatformStatus, StorefrontStatus
@@ -346,6 +347,14 @@ class UnitOfWork(Protocol):
 
     def live_subscription_of(self, account_id: str) -> Subscription | None:
         """The account's pending, active or suspended subscription, if any."""
+        ...
+
+    def subscriptions_page(
+        self, query: SubscriptionQuery, *, after: int | None, limit: int
+    ) -> list[tuple[int, Subscription]]:
+        """Up to ``limit`` subscriptions that match ``query``, in the order they were created,
+        each with its position in that order (an opaque, increasing number), after position
+        ``after`` (from the start, for None): one page of ``ResellerPlans.subscriptions``."""
         ...
 
     def subscriptions_of(self, account_id: str) -> list[Subscription]:

@@ -11,6 +11,7 @@ interrupted. With ``--json`` every error is a JSON object ``{"error": {"message"
 - :mod:`~reseller_plans.cli.render`: tables, JSON and CSV;
 - :mod:`~reseller_plans.cli.bulk_command`: ``upgrade``;
 - :mod:`~reseller_plans.cli.subscription_commands`: ``check``, ``status``, the lifecycle actions;
+- :mod:`~reseller_plans.cli.list_command`: ``list``;
 - :mod:`~reseller_plans.cli.outbox_commands`: ``outbox``, ``resend``;
 - :mod:`~reseller_plans.cli.tool_commands`: ``emulator``, ``serve``, ``simulate``.
 """
@@ -25,6 +26,7 @@ from rich.console import Console
 
 from reseller_plans.cli import (
     bulk_command,
+    list_command,
     outbox_commands,
     subscription_commands,
     tool_commands,
@@ -36,6 +38,7 @@ __all__ = ["cli", "main"]
 
 _COMMANDS = (
     bulk_command,
+    list_command,
     outbox_commands,
     subscription_commands,
     tool_commands,

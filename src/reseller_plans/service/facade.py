@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
@@ -18,10 +18,12 @@ from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
-from reseller_plans.domain.events import Event
-from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan, Timing
-from reseller_plans.domain.subscription import BillingCycle, Channel, Subscription
+from reseller_plans.domain.subscription import (
+    BillingCycle,
+    Channel,
+    Subscription,
+)
 from reseller_plans.mail import Templates
 from reseller_plans.ports import BSS, Clock, Mailer, OutboxEntry, Store, Storefront, SystemClock
 from reseller_plans.service import inputs, requests
@@ -30,6 +32,7 @@ from reseller_plans.service.access import (
 )
 from reseller_plans.service.leases import LeaseSettings
 from reseller_plans.service.outbox import MessageRenderer
+from reseller_plans.service.reading import ReadMethods
 from reseller_plans.service.reports import DueReport
 from reseller_plans.service.wiring import wire
 
@@ -40,7 +43,7 @@ _FIXED = frozenset(("bss", "storefront", "mailer", "store", "clock", "templates"
 _FIXED |= {"alias_hold", "retry_budget", "staff_email", "leases"}
 
 
-class ResellerPlans:
+class ResellerPlans(ReadMethods):
     """Reseller plans, embedded: the commands, the queries and the due work.
 
     A command authorizes the actor before any write, changes nothing when it refuses, honours
@@ -140,52 +143,6 @@ class ResellerPlans:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-    def get(self, subscription_id: str) -> Subscription:
-        """The subscription.
-
-        Raises:
-            NotFound: no such subscription.
-        """
-        return self._parts.queries.get(subscription_id)
-
-    def plan_of(self, account_id: str) -> Plan:
-        """The plan the account is on: its live subscription's, or ``Plan.BASIC``."""
-        return self._parts.queries.plan_of(account_id)
-
-    def subscription_of(self, account_id: str) -> Subscription | None:
-        """The account's live subscription, if any."""
-        return self._parts.queries.subscription_of(account_id)
-
-    def history(self, subscription_id: str) -> list[Event]:
-        """Every event of the subscription, in order.
-
-        Raises:
-            NotFound: no such subscription.
-        """
-        return self._parts.queries.history(subscription_id)
-
-    def find_by_key(self, idempotency_key: str, *, actor: Actor) -> Subscription | None:
-        """The subscription a command sent with this key (by this actor) produced, if any."""
-        return self._parts.queries.find_by_key(idempotency_key, actor=actor)
-
-    def outbox(self, subscription_id: str) -> list[OutboxEntry]:
-        """The subscription's messages, sent or waiting."""
-        return self._parts.queries.outbox(subscription_id)
-
-    def messages(
-        self,
-        *,
-        status: MessageStatus | str | None = None,
-        subscription_id: str | None = None,
-        page_size: int = 100,
-    ) -> Iterator[OutboxEntry]:
-        """The outbox's messages (``status="failed"``: refused for good; ``"waiting"``: not
-        sent yet), oldest first, read lazily page by page. Raises ``InvalidInput`` at once for
-        an unknown status or a page size below 1."""
-        return self._parts.queries.messages(
-            status=status, subscription_id=subscription_id, page_size=page_size
-        )
 
     def resend(self, message_id: str, *, actor: Actor) -> OutboxEntry:
         """Send a message refused for good (or still waiting) again, its attempts started

@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Iterable, Iterator
 
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan
-from reseller_plans.domain.subscription import Subscription
+from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, SyncStatus
 from reseller_plans.ports import OutboxEntry, Store
 from reseller_plans.service import inputs
 from reseller_plans.service.access import KeyScope
@@ -81,6 +83,48 @@ class Queries:
         with self.store.unit_of_work() as uow:
             return uow.outbox_of(subscription_id)
 
+    def subscriptions(
+        self,
+        *,
+        distributor_id: str | None = None,
+        account_id: str | None = None,
+        status: SubscriptionStatus | str | Iterable[SubscriptionStatus | str] | None = None,
+        sync: SyncStatus | str | None = None,
+        plan: Plan | str | None = None,
+        changed_since: dt.datetime | None = None,
+        page_size: int = _PAGE,
+    ) -> Iterator[Subscription]:
+        """The subscriptions that match every filter given, in the order they were created,
+        read lazily one page (one unit of work) at a time.
+
+        Raises:
+            InvalidInput: an unknown status, sync status or plan, an empty id, a naive
+                ``changed_since``, or a page size below 1 (raised at once).
+        """
+        query = SubscriptionQuery(
+            distributor_id=inputs.optional_identifier(distributor_id, "distributor_id"),
+            account_id=inputs.optional_identifier(account_id, "account_id"),
+            statuses=_statuses(status),
+            sync=None if sync is None else inputs.choice(SyncStatus, sync, "sync"),
+            plan=None if plan is None else inputs.parse_plan(plan),
+            changed_since=None
+            if changed_since is None
+            else inputs.instant(changed_since, "changed_since"),
+        )
+        size = _page_size(page_size)
+
+        def pages() -> Iterator[Subscription]:
+            after = None
+            while True:
+                with self.store.unit_of_work() as uow:
+                    page = uow.subscriptions_page(query, after=after, limit=size)
+                yield from (sub for _, sub in page)
+                if len(page) < size:
+                    return
+                after = page[-1][0]
+
+        return pages()
+
     def messages(
         self,
         *,
@@ -100,9 +144,7 @@ class Queries:
         """
         wanted = None if status is None else inputs.choice(MessageStatus, status, "status")
         sid = inputs.optional_identifier(subscription_id, "subscription_id")
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-            raise InvalidInput(f"page_size must be a positive integer, not {page_size!r}")
-        return self._pages(wanted, sid, page_size)
+        return self._pages(wanted, sid, _page_size(page_size))
 
     def _pages(
         self, status: MessageStatus | None, sid: str | None, size: int
@@ -115,3 +157,24 @@ class Queries:
             if len(page) < size:
                 return
             after = (page[-1].created_at, page[-1].id)
+
+
+def _page_size(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"page_size must be a positive integer, not {value!r}")
+    return value
+
+
+def _statuses(value: object) -> frozenset[SubscriptionStatus]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, SubscriptionStatus | str):
+        value = (value,)
+    if not isinstance(value, Iterable):
+        raise InvalidInput(
+            f"status must be a SubscriptionStatus, its name, or several, not {value!r}"
+        )
+    found = frozenset(inputs.choice(SubscriptionStatus, v, "status") for v in value)
+    if not found:
+        raise InvalidInput("status names no status: give one or more, or None for any")
+    return found

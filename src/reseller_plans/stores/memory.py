@@ -26,6 +26,7 @@ import attrs
 
 from reseller_plans.domain.errors import ConcurrentUpdate, InvalidInput
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.schedule import ALWAYS, applicable_change, due_at, is_due
@@ -45,6 +46,14 @@ def _is_unsent(entry: OutboxEntry) -> bool:
 
 def _queued(entry: OutboxEntry) -> tuple[dt.datetime, str]:
     return entry.created_at, entry.id
+
+
+def _note_changes(changed: dict[str, dt.datetime], events: Sequence[Event]) -> None:
+    """Move each subscription's latest event instant on to the events' (it never goes back)."""
+    for event in events:
+        before = changed.get(event.subscription_id)
+        if before is None or event.at > before:
+            changed[event.subscription_id] = event.at
 
 
 class _MemoryUnitOfWork(Coordinated):
@@ -85,6 +94,19 @@ class _MemoryUnitOfWork(Coordinated):
 
     def get(self, subscription_id: str) -> Subscription | None:
         return self._subs.get(subscription_id) or self._store._subs.get(subscription_id)
+
+    def subscriptions_page(
+        self, query: SubscriptionQuery, *, after: int | None, limit: int
+    ) -> list[tuple[int, Subscription]]:
+        changed = dict(self._store._changed)
+        _note_changes(changed, self._events)
+        found: list[tuple[int, Subscription]] = []
+        for position, sub in enumerate(self._all_subscriptions(), start=1):
+            if (after is None or position > after) and query.matches(sub, changed.get(sub.id)):
+                found.append((position, sub))
+                if len(found) == limit:
+                    break
+        return found
 
     def live_subscription_of(self, account_id: str) -> Subscription | None:
         return next((s for s in self.subscriptions_of(account_id) if s.is_live), None)
@@ -256,6 +278,8 @@ class InMemoryStore:
         self._ids_of: dict[str, list[str]] = {}
         """Account id → the ids of its subscriptions, in the order they were created."""
         self._histories: dict[str, list[Event]] = {}
+        self._changed: dict[str, dt.datetime] = {}
+        """Subscription id → the instant of its latest event (``changed_since``)."""
         self._log: list[Event] | None = [] if keep_event_log else None
         self._event_count = 0
         self._outbox: dict[str, OutboxEntry] = {}
@@ -293,6 +317,7 @@ class InMemoryStore:
             self._subs[sid] = sub
         for event in events:
             self._histories.setdefault(event.subscription_id, []).append(event)
+        _note_changes(self._changed, events)
         if self._log is not None:
             self._log += events
         self._event_count += len(events)

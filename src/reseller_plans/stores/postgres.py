@@ -21,7 +21,13 @@ import psycopg
 from psycopg import sql
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.stores.schema import schema_v1, schema_v2, schema_v3, schema_v4
+from reseller_plans.stores.schema import (
+    schema_v1,
+    schema_v2,
+    schema_v3,
+    schema_v4,
+    schema_v5,
+)
 from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
 from reseller_plans.stores.sql_store import SQLStore
 
@@ -40,6 +46,8 @@ MIGRATIONS: tuple[str, ...] = (
     schema_v3(),
     # 4: an index of the messages refused for good (the outbox's queries)
     schema_v4(),
+    # 5: columns and indexes for the subscriptions' queries
+    schema_v5(lambda column, path: f"({column}::jsonb #>> '{{{','.join(path)}}}')"),
 )
 """Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
 

@@ -7,7 +7,12 @@ have run.
 
 from __future__ import annotations
 
-__all__ = ["schema_v1", "schema_v2", "schema_v3", "schema_v4"]
+from collections.abc import Callable
+
+__all__ = ["schema_v1", "schema_v2", "schema_v3", "schema_v4", "schema_v5"]
+
+JSONText = Callable[[str, tuple[str, ...]], str]
+"""The SQL that reads the text at a path of a JSON document held in a column."""
 
 
 def schema_v1(*, sequence: str, subscription_extras: str = "") -> str:
@@ -106,3 +111,33 @@ def schema_v4() -> str:
     CREATE INDEX outbox_failed ON outbox (created_at, id)
         WHERE sent_at IS NULL AND failed_permanently = 1
     """
+
+
+def schema_v5(json_text: JSONText) -> str:
+    """Columns and indexes for the subscriptions' queries, filled in from the documents and
+    their histories.
+
+    Args:
+        json_text: how this store reads the text at a path of a JSON column.
+    """
+    at = json_text("e.body", ("at",))
+    # Event times were written by isoformat(): without a fraction when it is zero. The column
+    # keeps one layout (``utc_text``), so that its text sorts as its instants do.
+    at = f"CASE WHEN length({at}) = 25 THEN substr({at}, 1, 19) || '.000000' || substr({at}, 20)" \
+        f" ELSE {at} END"  # fmt: skip
+    return f"""
+    ALTER TABLE subscriptions ADD COLUMN distributor_id TEXT;
+    ALTER TABLE subscriptions ADD COLUMN status TEXT;
+    ALTER TABLE subscriptions ADD COLUMN plan TEXT;
+    ALTER TABLE subscriptions ADD COLUMN sync TEXT;
+    ALTER TABLE subscriptions ADD COLUMN changed_at TEXT;
+    UPDATE subscriptions SET
+        distributor_id = {json_text("body", ("distributor_id",))},
+        status = {json_text("body", ("status",))},
+        plan = {json_text("body", ("plan",))},
+        sync = COALESCE({json_text("body", ("operation", "sync"))}, 'synchronized'),
+        changed_at = (SELECT MAX({at}) FROM events e WHERE e.subscription_id = subscriptions.id);
+    CREATE INDEX subscriptions_by_distributor ON subscriptions (distributor_id, status);
+    CREATE INDEX subscriptions_by_status ON subscriptions (status, sync);
+    CREATE INDEX subscriptions_changed ON subscriptions (changed_at)
+    """  # noqa: S608 - our own SQL, no input in it

@@ -8,14 +8,10 @@ class is ``stores.sql_store.SQLStore``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
-
-import attrs
+from collections.abc import Sequence
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.schedule import due_at
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.ports import AliasHold, IdempotencyRecord, Lease, OutboxEntry
@@ -24,25 +20,12 @@ from reseller_plans.stores.codec import (
     dumps_subscription,
     loads_event,
     loads_subscription,
-    outbox_from_row,
     outbox_to_row,
 )
+from reseller_plans.stores.sql_base import Dialect, utc_text
+from reseller_plans.stores.sql_queries import SQLQueries
 
-__all__ = ["DUE", "Dialect", "SQLUnitOfWork", "utc_text"]
-
-
-class Cursor(Protocol):
-    """What we use of a DB-API cursor."""
-
-    @property
-    def rowcount(self) -> int: ...
-
-    @property
-    def description(self) -> Any: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
+__all__ = ["DUE", "Dialect", "SQLUnitOfWork", "utc_text"]  # Dialect, utc_text: from sql_base
 
 
 DUE = (
@@ -52,34 +35,15 @@ DUE = (
 )
 """The ids of due subscriptions, earliest first, less those whose due work failed lately."""
 
-Execute = Callable[[str, Sequence[Any]], Cursor]
 
-_STATUS_WHERE = {
-    MessageStatus.WAITING: "sent_at IS NULL AND failed_permanently = 0",
-    MessageStatus.FAILED: "sent_at IS NULL AND failed_permanently = 1",
-    MessageStatus.SENT: "sent_at IS NOT NULL",
-}
-"""Each status of a message, as the outbox's columns say it (the indexes match the first two)."""
+def _query_columns(sub: Subscription) -> tuple[str, str, str, str]:
+    """The columns ``subscriptions_page`` filters on: distributor, status, plan, sync."""
+    return (sub.distributor_id, sub.status.value, sub.plan.value, sub.sync_status.value)
 
 
-@attrs.frozen
-class Dialect:
-    """What differs between the SQL stores.
-
-    Attributes:
-        marker: the parameter marker (``?`` or ``%s``); our SQL is written with ``?``.
-        insertion_order: the column that orders rows by insertion.
-        is_integrity_error: tells a uniqueness violation from other errors.
-    """
-
-    marker: str
-    insertion_order: str
-    is_integrity_error: Callable[[BaseException], bool]
-
-
-def utc_text(value: dt.datetime) -> str:
-    """A sortable text form: every time is stored in UTC with the same layout."""
-    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+def _latest(events: Sequence[Event]) -> str | None:
+    """The instant of the latest of ``events``, as the ``changed_at`` column holds it."""
+    return utc_text(max(e.at for e in events)) if events else None
 
 
 def _due_text(sub: Subscription) -> str | None:
@@ -87,23 +51,8 @@ def _due_text(sub: Subscription) -> str | None:
     return None if when is None else utc_text(when)
 
 
-class SQLUnitOfWork:
+class SQLUnitOfWork(SQLQueries):
     """One transaction over the SQL tables (the store opens and closes the transaction)."""
-
-    def __init__(self, execute: Execute, dialect: Dialect) -> None:
-        self._execute = execute
-        self._dialect = dialect
-        self.written: list[Event] = []
-        """The events this transaction appended, in order (for the store's listeners)."""
-
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        if self._dialect.marker != "?":
-            sql = sql.replace("?", self._dialect.marker)
-        return self._execute(sql, params)
-
-    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self._run(sql, params).fetchone()
-        return None if row is None else row[0]
 
     def get(self, subscription_id: str) -> Subscription | None:
         body = self._one("SELECT body FROM subscriptions WHERE id = ?", (subscription_id,))
@@ -134,8 +83,9 @@ class SQLUnitOfWork:
     def add(self, subscription: Subscription, events: Sequence[Event]) -> None:
         try:
             self._run(
-                "INSERT INTO subscriptions (id, account_id, live, due_at, version, body)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO subscriptions (id, account_id, live, due_at, version, body,"
+                " distributor_id, status, plan, sync, changed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     subscription.id,
                     subscription.account_id,
@@ -143,6 +93,8 @@ class SQLUnitOfWork:
                     _due_text(subscription),
                     subscription.version,
                     dumps_subscription(subscription),
+                    *_query_columns(subscription),
+                    _latest(events),
                 ),
             )
         except Exception as exc:
@@ -157,13 +109,19 @@ class SQLUnitOfWork:
         self, subscription: Subscription, events: Sequence[Event], *, expected_version: int
     ) -> None:
         cursor = self._run(
-            "UPDATE subscriptions SET live = ?, due_at = ?, version = ?, body = ?"
+            "UPDATE subscriptions SET live = ?, due_at = ?, version = ?, body = ?,"
+            " distributor_id = ?, status = ?, plan = ?, sync = ?,"
+            " changed_at = CASE WHEN changed_at IS NULL OR changed_at < ? THEN ?"
+            " ELSE changed_at END"
             " WHERE id = ? AND version = ?",
             (
                 int(subscription.is_live),
                 _due_text(subscription),
                 subscription.version,
                 dumps_subscription(subscription),
+                *_query_columns(subscription),
+                _latest(events),
+                _latest(events),
                 subscription.id,
                 expected_version,
             ),
@@ -191,11 +149,6 @@ class SQLUnitOfWork:
             tuple(row.values()),
         )
 
-    def _outbox(self, where: str, params: Sequence[Any]) -> list[OutboxEntry]:
-        cursor = self._run(f"SELECT * FROM outbox WHERE {where}", params)  # noqa: S608
-        names = [d[0] for d in cursor.description]
-        return [outbox_from_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
-
     def unsent_outbox(self, limit: int) -> list[OutboxEntry]:
         return self._outbox(
             "sent_at IS NULL AND failed_permanently = 0 ORDER BY created_at, id LIMIT ?", (limit,)
@@ -218,37 +171,15 @@ class SQLUnitOfWork:
     def outbox_of(self, subscription_id: str) -> list[OutboxEntry]:
         return self._outbox("subscription_id = ? ORDER BY created_at, id", (subscription_id,))
 
-    def get_outbox(self, entry_id: str) -> OutboxEntry | None:
-        found = self._outbox("id = ?", (entry_id,))
-        return found[0] if found else None
-
-    def outbox_page(
-        self,
-        *,
-        status: MessageStatus | None,
-        subscription_id: str | None,
-        after: tuple[dt.datetime, str] | None,
-        limit: int,
-    ) -> list[OutboxEntry]:
-        where = [_STATUS_WHERE[status]] if status is not None else []
-        params: list[Any] = []
-        if subscription_id is not None:
-            where.append("subscription_id = ?")
-            params.append(subscription_id)
-        if after is not None:
-            at = after[0].isoformat()  # as outbox_to_row stores it
-            where.append("(created_at > ? OR (created_at = ? AND id > ?))")
-            params += [at, at, after[1]]
-        clause = " AND ".join(where) or "1 = 1"
-        return self._outbox(f"{clause} ORDER BY created_at, id LIMIT ?", (*params, limit))
-
-    def count_outbox(self, status: MessageStatus) -> int:
-        where = _STATUS_WHERE[status]
-        return int(self._one(f"SELECT COUNT(*) FROM outbox WHERE {where}"))  # noqa: S608
-
     def record_events(self, events: Sequence[Event]) -> None:
         for event in events:
             self._append(event.subscription_id, (event,))
+            at = utc_text(event.at)
+            self._run(
+                "UPDATE subscriptions SET changed_at = ? WHERE id = ?"
+                " AND (changed_at IS NULL OR changed_at < ?)",
+                (at, event.subscription_id, at),
+            )
 
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         row = self._run(

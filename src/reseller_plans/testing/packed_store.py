@@ -89,6 +89,8 @@ class PackedStore:
         """Account id → the id of its one subscription, or of its subscriptions in order."""
         self._history: dict[str, bytes] = {}
         """Subscription id → its events, packed (see ``_pack_events``)."""
+        self._changed: dict[str, dt.datetime] = {}
+        """Subscription id → the instant of its latest event (``changed_since``)."""
         self._log: list[str] | None = [] if keep_event_log else None
         """The subscription id of every event, in commit order (the events are in ``_history``:
         the n-th time an id appears here is the n-th event of its history)."""
@@ -258,6 +260,11 @@ class PackedStore:
             if before is not None:
                 census[before.status, before.plan] -= 1
             census[sub.status, sub.plan] += 1
+        for _, events in uow.events:
+            for event in events:
+                latest = self._changed.get(event.subscription_id)
+                if latest is None or event.at > latest:
+                    self._changed[event.subscription_id] = event.at
         if histories:
             self._history.update(histories)
             self._event_count += sum(len(events) for _, events in uow.events)

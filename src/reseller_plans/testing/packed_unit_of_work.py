@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.schedule import is_due
 from reseller_plans.domain.subscription import Subscription
@@ -86,6 +87,30 @@ class PackedUnitOfWork(Coordinated):
             if sub.account_id == account_id and sub.is_live:
                 return sub
         return None
+
+    def subscriptions_page(
+        self, query: SubscriptionQuery, *, after: int | None, limit: int
+    ) -> list[tuple[int, Subscription]]:
+        store = self.store
+        changed = dict(store._changed)
+        for _, events in self.events:
+            for event in events:
+                if (
+                    event.subscription_id not in changed
+                    or event.at > changed[event.subscription_id]
+                ):
+                    changed[event.subscription_id] = event.at
+        ids = list(store._subs) + [sid for sid in self.subs if sid not in store._subs]
+        found: list[tuple[int, Subscription]] = []
+        for position, sid in enumerate(ids, start=1):
+            if after is not None and position <= after:
+                continue
+            sub = self.get(sid)
+            if sub is not None and query.matches(sub, changed.get(sid)):
+                found.append((position, sub))
+                if len(found) == limit:
+                    break
+        return found
 
     def subscriptions_of(self, account_id: str) -> list[Subscription]:
         ids = self.store._ids_of(account_id)

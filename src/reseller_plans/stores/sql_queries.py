@@ -1,0 +1,90 @@
+"""The queries of the SQL stores' units of work: the outbox's messages by status, and the
+subscriptions that match a ``SubscriptionQuery``, one page at a time over indexed columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from reseller_plans.domain.filters import SubscriptionQuery
+from reseller_plans.domain.messages import MessageStatus
+from reseller_plans.domain.subscription import Subscription
+from reseller_plans.ports import OutboxEntry
+from reseller_plans.stores.codec import loads_subscription, outbox_from_row
+from reseller_plans.stores.sql_base import SQLBase, utc_text
+
+__all__ = ["SQLQueries"]
+
+_STATUS_WHERE = {
+    MessageStatus.WAITING: "sent_at IS NULL AND failed_permanently = 0",
+    MessageStatus.FAILED: "sent_at IS NULL AND failed_permanently = 1",
+    MessageStatus.SENT: "sent_at IS NOT NULL",
+}
+"""Each status of a message, as the outbox's columns say it (the indexes match the first two)."""
+
+
+class SQLQueries(SQLBase):
+    """The read-only queries of ``SQLUnitOfWork``."""
+
+    def _outbox(self, where: str, params: Sequence[Any]) -> list[OutboxEntry]:
+        cursor = self._run(f"SELECT * FROM outbox WHERE {where}", params)  # noqa: S608
+        names = [d[0] for d in cursor.description]
+        return [outbox_from_row(dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None:
+        found = self._outbox("id = ?", (entry_id,))
+        return found[0] if found else None
+
+    def outbox_page(
+        self,
+        *,
+        status: MessageStatus | None,
+        subscription_id: str | None,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
+    ) -> list[OutboxEntry]:
+        where = [_STATUS_WHERE[status]] if status is not None else []
+        params: list[Any] = []
+        if subscription_id is not None:
+            where.append("subscription_id = ?")
+            params.append(subscription_id)
+        if after is not None:
+            at = after[0].isoformat()  # as outbox_to_row stores it
+            where.append("(created_at > ? OR (created_at = ? AND id > ?))")
+            params += [at, at, after[1]]
+        clause = " AND ".join(where) or "1 = 1"
+        return self._outbox(f"{clause} ORDER BY created_at, id LIMIT ?", (*params, limit))
+
+    def count_outbox(self, status: MessageStatus) -> int:
+        where = _STATUS_WHERE[status]
+        return int(self._one(f"SELECT COUNT(*) FROM outbox WHERE {where}"))  # noqa: S608
+
+    def subscriptions_page(
+        self, query: SubscriptionQuery, *, after: int | None, limit: int
+    ) -> list[tuple[int, Subscription]]:
+        order = self._dialect.insertion_order
+        where: list[str] = [f"{order} > ?"]
+        params: list[object] = [after or 0]
+        for column, value in (
+            ("distributor_id", query.distributor_id),
+            ("account_id", query.account_id),
+            ("sync", None if query.sync is None else query.sync.value),
+            ("plan", None if query.plan is None else query.plan.value),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.statuses:
+            statuses = sorted(s.value for s in query.statuses)
+            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            params += statuses
+        if query.changed_since is not None:
+            where.append("changed_at >= ?")
+            params.append(utc_text(query.changed_since))
+        rows = self._run(
+            f"SELECT {order}, body FROM subscriptions WHERE {' AND '.join(where)}"  # noqa: S608
+            f" ORDER BY {order} LIMIT ?",
+            (*params, limit),
+        ).fetchall()
+        return [(int(row[0]), loads_subscription(row[1])) for row in rows]
