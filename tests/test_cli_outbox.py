@@ -120,3 +120,7 @@ def test_refused_emails_are_seen_everywhere_and_resent_once_the_server_is_back(
     assert "nothing to resend" in json.loads(out)["error"]["message"]
     code, out, _ = run("resend", "no-such-message")
     assert code == 1
+    assert run("outbox", "--failed", "--waiting")[0] == 2  # one status at a time
+    code, out, err = run("outbox", "--subscription", "no-such-subscription")
+    assert code == 1
+    assert "no-such-subscription" in out + err

@@ -142,11 +142,8 @@ def test_no_store_imports_another_store_nor_the_testing_package() -> None:
     # ``stores.sql_store`` (their base), ``stores.schema`` and ``stores.codec``; a store's own
     # module (memory, sqlite, postgres) is imported by no other.
     stores = Path(reseller_plans.domain.__file__).parent.parent / "stores"
-    shared = {
-        f"reseller_plans.stores.{name}"
-        for name in ("sql", "sql_base", "sql_queries", "sql_store", "schema", "codec")
-        + ("coordination",)
-    }
+    names = ("sql", "sql_base", "sql_queries", "sql_store", "schema", "codec", "coordination")
+    shared = {f"reseller_plans.stores.{name}" for name in names}
     found = [
         f"{path.name}: {name}"
         for path in sorted(stores.glob("*.py"))

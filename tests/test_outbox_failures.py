@@ -7,6 +7,7 @@ the outbox while its messages change."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,8 +19,8 @@ import pytest
 from reseller_plans import Actor, Forbidden, InvalidInput, NotFound, Plan
 from reseller_plans.bulk import BulkUpgrade, UpgradeRow
 from reseller_plans.domain.events import MessageFailed, MessageResent
-from reseller_plans.domain.messages import MessageStatus
-from reseller_plans.ports import Store
+from reseller_plans.domain.messages import MessageKind, MessageStatus
+from reseller_plans.ports import OutboxEntry, Store
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.postgres import PostgresStore
 from reseller_plans.stores.sqlite import SQLiteStore
@@ -181,3 +182,30 @@ def test_a_bulk_run_whose_emails_were_refused_says_so(world: World) -> None:
     assert [r.outcome.value for r in report.results] == ["done"] * 3
     assert report.emails_failed == 3
     assert [r.emails_failed for r in report.results] == [1, 1, 1]
+
+
+def test_messages_of_one_distributor(world: World) -> None:
+    world.reseller("4000", distributor_id="D-200")
+    _refusing(world)
+    world.plans.upgrade("3500", Plan.STANDARD, alias="first", actor=world.disti)
+    world.plans.upgrade("4000", Plan.STANDARD, alias="other", actor=Actor.distributor("D-200"))
+    mine = list(world.plans.messages(status="failed", distributor_id="D-100"))
+    theirs = list(world.plans.messages(status="failed", distributor_id="D-200"))
+    assert [m.to for m in mine] == [("owner@3500.example",)]
+    assert [m.to for m in theirs] == [("owner@4000.example",)]
+    assert len(list(world.plans.messages(status="failed"))) == 2
+    assert world.plans.run_due().messages_failed == 2  # run_due counts the whole store
+
+
+def test_oldest_first_whatever_offset_the_clock_gave(world: World) -> None:
+    east = dt.timezone(dt.timedelta(hours=2))
+    west = dt.timezone(dt.timedelta(hours=-5))
+    older = OutboxEntry("m-b", "s", MessageKind.WELCOME, ("a@x.example",), {},
+                        dt.datetime(2026, 3, 1, 10, 0, tzinfo=east))  # 08:00 UTC  # fmt: skip
+    newer = OutboxEntry("m-a", "s", MessageKind.WELCOME, ("a@x.example",), {},
+                        dt.datetime(2026, 3, 1, 4, 0, tzinfo=west))  # 09:00 UTC  # fmt: skip
+    with world.store.unit_of_work() as uow:
+        uow.add_outbox(newer)
+        uow.add_outbox(older)
+    assert [m.id for m in world.plans.messages()] == ["m-b", "m-a"]
+    assert [m.id for m in world.plans.messages(page_size=1)] == ["m-b", "m-a"]

@@ -4,6 +4,7 @@ and the driver adopting what the BSS shows instead of acting twice."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -14,9 +15,17 @@ import pytest
 import respx
 
 from http_fakes import bss_router, json_response, make_bss, page_body
-from reseller_plans import LeaseSettings, Plan, ResellerPlans, StorefrontAlias
+from reseller_plans import (
+    InvalidInput,
+    LeaseSettings,
+    Plan,
+    ResellerPlans,
+    StorefrontAlias,
+    TransientBackendError,
+)
 from reseller_plans.bss import BSSWireConfig
 from reseller_plans.domain import reconcile
+from reseller_plans.domain.errors import OutcomeUnknown
 from reseller_plans.domain.reconcile import PlatformStatus, Probe
 from reseller_plans.domain.saga import SagaStep
 from reseller_plans.domain.subscription import StepAction, SubscriptionStatus
@@ -43,8 +52,10 @@ def test_an_order_shows_done_by_a_subscription_no_other_of_the_account_names() -
     assert reconcile.order_shown(found, known={"PS-2"}) is None  # an earlier subscription's
     assert reconcile.order_shown({"PS-1": PlatformStatus.CANCELLED}, known=()) is None
     assert reconcile.order_shown({}, known=()) is None
-    inactive = {"PS-9": PlatformStatus.OTHER, "PS-3": PlatformStatus.SUSPENDED}
-    assert reconcile.order_shown(inactive, known=()) == "PS-3"  # several: the smallest id
+    assert reconcile.order_shown({"PS-9": PlatformStatus.OTHER}, known=()) == "PS-9"
+    several = {"PS-10": PlatformStatus.ACTIVE, "PS-9": PlatformStatus.SUSPENDED}
+    assert reconcile.order_shown(several, known=()) is None  # which is ours? cannot tell
+    assert reconcile.order_shown(several, known={"PS-9"}) == "PS-10"
 
 
 @pytest.mark.parametrize(
@@ -313,3 +324,109 @@ def test_a_cancellation_the_dead_owner_made_on_the_platform_is_not_made_again(
     assert world.faults.calls["bss.cancel_subscription"] == 1
     assert world.faults.calls["bss.platform_status"] == 1
     assert world.check_invariants() == []
+
+
+class AnswerLost:
+    """A BSS whose next order lands but whose answer is lost on the way back."""
+
+    def __init__(self, inner: FakeBSS) -> None:
+        self._inner, self.lost = inner, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def place_plan_order(self, **kwargs: Any) -> Any:
+        self._inner.place_plan_order(**kwargs)
+        if not self.lost:
+            self.lost = True
+            raise OutcomeUnknown("the connection reset after the order was sent")
+        return self._inner.place_plan_order(**kwargs)
+
+
+def test_an_order_another_order_left_behind_is_not_adopted(world: World) -> None:
+    lossy = AnswerLost(world.bss)
+    first = _plans(world, lossy).upgrade(
+        "3542", Plan.STANDARD, actor=world.disti, alias="techsolutions"
+    )
+    assert first.status is SubscriptionStatus.FAILED  # it never learnt its order's id
+    orphan = next(iter(world.bss.subscriptions))
+    with pytest.raises(SimulatedCrash):
+        _dying(world, "place_plan_order").upgrade(
+            "3542", Plan.STANDARD, actor=world.disti, alias="secondalias", billing_cycle="annual"
+        )
+    _die_holding_the_lease(world)
+    world.plans.run_due()
+    second = world.plans.get("sub_2")
+    assert second.status is SubscriptionStatus.ACTIVE
+    # Two candidates: it could not tell which was its own, so it placed its order again,
+    # under its key, and this BSS gave back its own subscription, not the orphan.
+    assert second.platform_subscription_id is not None
+    assert second.platform_subscription_id != orphan
+    assert world.faults.calls["bss.place_plan_order"] == 3
+
+
+def test_a_bss_that_ignores_the_filter_is_read_until_a_cap_then_tells_nothing(
+    router: respx.Router,
+) -> None:
+    rows = [_row(f"S-{n}", "Active", account=9) for n in range(100)]
+    route = router.get("/api/subscriptions")
+    route.side_effect = lambda request: json_response(
+        200, page_body(rows, index=1, pages=0, next_url=f"{request.url}&again=1")
+    )  # every page offers another
+    with pytest.raises(TransientBackendError, match="ignore \\$filter"):
+        make_bss(router).platform_subscriptions_of("7", "P-3")
+    assert route.call_count == 11  # the page past 1,000 rows, and it gives up: never forever
+
+
+def test_a_malformed_row_of_another_account_is_dropped_unread(router: respx.Router) -> None:
+    rows = [{"id": "S-8", "account": {"id": 8}, "productId": "P-3"}, _row("S-1", "Active")]
+    router.get("/api/subscriptions").mock(
+        return_value=json_response(200, page_body(rows, index=1, pages=1, next_url=None))
+    )  # S-8 has no status: not ours, so it does not matter
+    assert make_bss(router).platform_subscriptions_of("7", "P-3") == {"S-1": PlatformStatus.ACTIVE}
+
+
+class OldBSS:
+    """A host's BSS adapter written before the takeover reads."""
+
+    def __init__(self, inner: FakeBSS) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("platform_status", "platform_subscriptions_of"):
+            raise AttributeError(name)
+        return getattr(self._inner, name)
+
+
+def test_an_adapter_lacking_a_port_method_is_refused_at_construction(world: World) -> None:
+    with pytest.raises(InvalidInput, match="lacks platform_status, platform_subscriptions_of"):
+        _plans(world, OldBSS(world.bss))
+
+
+def test_a_store_lacking_a_unit_of_work_method_is_refused_at_construction(world: World) -> None:
+    class OldUnitOfWork:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("count_outbox", "record_events"):
+                raise AttributeError(name)
+            return getattr(self._inner, name)
+
+    class OldStore:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        @contextlib.contextmanager
+        def unit_of_work(self) -> Iterator[Any]:
+            with self._inner.unit_of_work() as uow:
+                yield OldUnitOfWork(uow)
+
+        def close(self) -> None:
+            self._inner.close()
+
+    with pytest.raises(InvalidInput, match="unit of work lacks count_outbox, record_events"):
+        ResellerPlans(
+            bss=world.bss, storefront=world.storefront, mailer=world.mailer,
+            store=OldStore(world.store),  # type: ignore[arg-type]
+        )  # fmt: skip

@@ -403,17 +403,26 @@ class UnitOfWork(Protocol):
         """One message of the outbox, by id."""
         ...
 
+    def reclaim_outbox(
+        self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> OutboxEntry | None:
+        """Start a message not sent (waiting, or refused for good) over, its attempts and
+        error cleared, and claim it for ``owner`` until ``until``: atomically, and only when no
+        other sender holds a live claim on it. Returns it so, or None (sent, or claimed)."""
+        ...
+
     def outbox_page(
         self,
         *,
         status: MessageStatus | None,
         subscription_id: str | None,
+        distributor_id: str | None = None,
         after: tuple[dt.datetime, str] | None,
         limit: int,
     ) -> list[OutboxEntry]:
-        """Up to ``limit`` messages in that status (any, for None), of that subscription (any,
-        for None), ordered by ``(created_at, id)``, after that position (from the start, for
-        None): one page of the outbox's queries."""
+        """Up to ``limit`` messages in that status, of that subscription, of that
+        distributor's subscriptions (any, for None), ordered by ``(created_at, id)``, after
+        that position (from the start, for None): one page of the outbox's queries."""
         ...
 
     def count_outbox(self, status: MessageStatus) -> int:

@@ -19,17 +19,25 @@ from reseller_plans.bss.wire import BSSWireConfig, normalize_label
 from reseller_plans.domain.accounts import DistributorProfile, Edition, ResellerAccount
 from reseller_plans.domain.accounts import ServiceManagerState as SMState
 from reseller_plans.domain.alias import StorefrontAlias
-from reseller_plans.domain.errors import InvalidAlias, PermanentBackendError
+from reseller_plans.domain.errors import (
+    InvalidAlias,
+    PermanentBackendError,
+    TransientBackendError,
+)
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.reconcile import PlatformStatus
 from reseller_plans.http.client import BackendAdapter, BackendClient, Timeouts, path_segment
-from reseller_plans.http.errors import BackendNotFound
+from reseller_plans.http.errors import BackendNotFound, MalformedResponse
 from reseller_plans.http.payload import Payload, wire_id
 from reseller_plans.http.retry import RetryPolicy
 from reseller_plans.logs import Secret
 from reseller_plans.ports import BillingCycle, Clock, PlanOrder, SystemClock
 
 __all__ = ["BSSClient", "PlatformSubscription"]
+
+_MAX_LISTED = 1_000
+"""Subscriptions one account may have listed before a takeover's read gives up (a BSS that
+ignores ``$filter`` and lists every subscription it has)."""
 
 
 @attrs.frozen
@@ -493,13 +501,30 @@ class BSSClient(BackendAdapter):
         """
         params = {"$filter": self.wire.subscriptions_filter_for(str(account_id))}
         found: dict[str, PlatformStatus] = {}
-        for row in self._pages(self.wire.subscriptions_route, params):
-            subscription = self._subscription(row)
-            if subscription.account_id == str(account_id) and subscription.product_id == str(
-                product_id
-            ):
-                found[subscription.id] = self.wire.platform_status_of(subscription.status)
+        with self.backend.deadline.scope():  # every page, one deadline: a takeover waits on it
+            for page, row in enumerate(self._pages(self.wire.subscriptions_route, params)):
+                if page >= _MAX_LISTED:
+                    raise TransientBackendError(
+                        f"the BSS listed more than {_MAX_LISTED} subscriptions of account "
+                        f"{account_id} (does it ignore $filter?): cannot tell which is the order"
+                    )
+                if self._names(row, str(account_id), str(product_id)):  # others: never parsed
+                    subscription = self._subscription(row)
+                    found[subscription.id] = self.wire.platform_status_of(subscription.status)
         return found
+
+    def _names(self, row: Payload, account_id: str, product_id: str) -> bool:
+        """Whether a listed subscription names this account and this product (leniently: a row
+        of another account is dropped, however malformed the rest of it is)."""
+        wire = self.wire
+        try:
+            account = row.obj(wire.subscription_account_object_member, required=False)
+            named = account.optional_text("id") if account else None
+            named = named or row.optional_text(wire.subscription_account_id_member)
+            product = row.optional_text(wire.subscription_product_member)
+        except MalformedResponse:
+            return False
+        return named == account_id and product == product_id
 
     def cancel_subscription(self, platform_subscription_id: str, *, idempotency_key: str) -> None:
         """Cancel the subscription immediately (``POST /api/subscriptions/{id}/cancel``).

@@ -40,9 +40,9 @@ def message_record(entry: OutboxEntry) -> dict[str, Any]:
 
 
 @cli.command()
-@click.option("--failed", "status", flag_value="failed", help="Only those refused for good.")
-@click.option("--waiting", "status", flag_value="waiting", help="Only those not sent yet.")
-@click.option("--sent", "status", flag_value="sent", help="Only those sent.")
+@click.option("--failed", is_flag=True, help="Only those refused for good.")
+@click.option("--waiting", is_flag=True, help="Only those not sent yet.")
+@click.option("--sent", is_flag=True, help="Only those sent.")
 @click.option("--subscription", help="Only the messages of this subscription.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many.")
 @click.option("--csv", "csv_output", is_flag=True, help="Write the list as CSV.")
@@ -50,18 +50,29 @@ def message_record(entry: OutboxEntry) -> dict[str, Any]:
 @pass_session
 def outbox(
     session: Session,
-    status: str | None,
+    failed: bool,
+    waiting: bool,
+    sent: bool,
     subscription: str | None,
     limit: int | None,
     csv_output: bool,
 ) -> None:
-    """List the outbox's messages, oldest first (every one, or only --failed, --waiting or
-    --sent). Exit 1 with --failed when there is any."""
+    """List the distributor's outbox messages, oldest first (every one, or only --failed,
+    --waiting or --sent). Exit 1 with --failed when there is any."""
     if csv_output and session.json_output:
         raise click.UsageError("--csv and --json are two formats: give one")
+    chosen = [name for name, on in (("failed", failed), ("waiting", waiting), ("sent", sent)) if on]
+    if len(chosen) > 1:
+        raise click.UsageError(f"--{' and --'.join(chosen)} are exclusive: give one, or none")
+    status = chosen[0] if chosen else None
     records: list[dict[str, Any]] = []
     with errors(session):
-        for entry in session.plans.messages(status=status, subscription_id=subscription):
+        if subscription is not None:
+            session.plans.get(subscription)  # NotFound: say so, rather than list nothing
+        found = session.plans.messages(
+            status=status, subscription_id=subscription, distributor_id=session.actor.id
+        )
+        for entry in found:
             if limit is not None and len(records) >= limit:
                 break
             records.append(message_record(entry))

@@ -22,6 +22,7 @@ from rich.console import Console
 from reseller_plans.config import ConfigError, Settings, build_plans, load_settings
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.errors import (
+    ConcurrentUpdate,
     InvalidInput,
     NotEligible,
     ResellerPlansError,
@@ -139,6 +140,8 @@ def errors(session: Session) -> Iterator[None]:
         fail(session, f"configuration: {exc}", EXIT_USAGE)
     except SubscriptionBusy as exc:
         fail(session, f"{exc} (the same command can be run again)", EXIT_BUSY)
+    except ConcurrentUpdate as exc:  # another process is at it: nothing was changed here
+        fail(session, f"{cli_words(str(exc))} (the same command can be run again)", EXIT_BUSY)
     except TransientBackendError as exc:
         where = session.settings.bss_url if session._settings else "the backend"
         fail(session, f"cannot reach {where} now ({exc}); nothing was changed that is not "

@@ -170,7 +170,8 @@ def shows_done(
 
 
 def order_shown(found: Mapping[str, PlatformStatus], known: Collection[str]) -> str | None:
-    """The platform subscription an order in doubt created, or None when the BSS shows none.
+    """The platform subscription an order in doubt created, or None when the BSS shows none,
+    or cannot tell which.
 
     Args:
         found: the account's platform subscriptions of the plan product, by id, with their
@@ -178,11 +179,13 @@ def order_shown(found: Mapping[str, PlatformStatus], known: Collection[str]) -> 
         known: the platform subscription ids the account's other subscriptions already name.
 
     Returns:
-        The one not cancelled that no other subscription of the account names (the smallest
-        id, should there be several), or None: the order did not land and is placed again.
+        The one not cancelled that no other subscription of the account names; None when there
+        is none (the order did not land) or more than one (an earlier order whose answer was
+        lost left one nobody names): then the order is placed again under its key, rather than
+        adopt another order's subscription.
     """
-    placed = sorted(
+    placed = [
         pid for pid, status in found.items()
         if status is not PlatformStatus.CANCELLED and pid not in known
-    )  # fmt: skip
-    return placed[0] if placed else None
+    ]  # fmt: skip
+    return placed[0] if len(placed) == 1 else None

@@ -165,6 +165,12 @@ class SagaDriver:
         if shown is not None:
             outcome, draft = shown, Draft()  # the previous owner's call acted
         else:
+            if held.in_doubt:  # the read took time of the lease: renew before the call
+                try:
+                    held.lease = self.ownership.before_call(held.lease)
+                except LeaseLost:
+                    held.lost = True
+                    return sub
             outcome, draft = self.execute(sub, step, reads, now=now)
         return self.record(sub, step, outcome, draft, reads, held, at=now or self.clock.now())
 

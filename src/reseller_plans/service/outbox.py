@@ -13,6 +13,7 @@ it for the next ``run_due``.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Mapping
 from typing import Protocol
@@ -21,13 +22,14 @@ import attrs
 
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.errors import (
+    ConcurrentUpdate,
     InvalidInput,
     NotFound,
     ResellerPlansError,
     TransientBackendError,
 )
 from reseller_plans.domain.events import MessageFailed, MessageResent
-from reseller_plans.domain.messages import MessageKind, MessageStatus
+from reseller_plans.domain.messages import MessageKind
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import Clock, EmailMessage, Mailer, OutboxEntry, Store
 from reseller_plans.service.access import authorize_subscription
@@ -124,7 +126,10 @@ class OutboxSender:
             claimed = uow.claim_outbox(entry.id, owner, now=now, until=until)
         if claimed is None:
             return Sending.ELSEWHERE  # sent meanwhile, or another sender is sending it
-        entry = claimed
+        return self._deliver(claimed)
+
+    def _deliver(self, entry: OutboxEntry) -> Sending:
+        """Send a message this sender has claimed, and record the attempt."""
         if not entry.to:
             logger.warning("message %s has no recipient; not sent", entry.id)
             self._refused(attrs.evolve(entry, failed_permanently=True, last_error="no recipient"))
@@ -177,7 +182,10 @@ class OutboxSender:
             NotFound: no such message.
             Forbidden: a reseller, or another distributor (resending is the distributor's).
             InvalidInput: it was sent already.
+            ConcurrentUpdate: another sender is sending it now (retryable: nothing changed).
         """
+        now = self.clock.now()
+        until = now + self.ownership.settings.outbox_claim
         with self.store.unit_of_work() as uow:
             entry = uow.get_outbox(message_id)
             if entry is None:
@@ -186,20 +194,26 @@ class OutboxSender:
             if sub is None:
                 raise NotFound(f"message {message_id} is of no stored subscription")
             authorize_subscription(actor, sub, distributor_only=True)
-            if entry.status is MessageStatus.SENT:
+            if entry.sent_at is not None:
                 raise InvalidInput(
-                    f"message {message_id} was sent at {entry.sent_at:%Y-%m-%d %H:%M:%S} UTC: "
-                    "nothing to resend"
+                    f"message {message_id} was sent at "
+                    f"{entry.sent_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S} UTC: nothing to resend"
                 )
-            entry = attrs.evolve(entry, attempts=0, last_error=None, failed_permanently=False)
-            uow.update_outbox(entry)
+            claimed = uow.reclaim_outbox(
+                message_id, self.ownership.new_owner(), now=now, until=until
+            )
+            if claimed is None:  # another sender holds it (or it was sent meanwhile)
+                raise ConcurrentUpdate(
+                    f"message {message_id} is being sent by another sender: look again in a "
+                    "moment, and resend it if it is still not sent"
+                )
             asked = MessageResent(
-                entry.subscription_id, self.clock.now(), entry.id, entry.kind.value, str(actor)
+                entry.subscription_id, now, entry.id, entry.kind.value, str(actor)
             )
             uow.record_events([asked])
-        self.send(entry)
+        self._deliver(claimed)
         with self.store.unit_of_work() as uow:
-            return uow.get_outbox(message_id) or entry
+            return uow.get_outbox(message_id) or claimed
 
 
 def _waiting(entry: OutboxEntry) -> bool:

@@ -130,6 +130,7 @@ class Queries:
         *,
         status: MessageStatus | str | None = None,
         subscription_id: str | None = None,
+        distributor_id: str | None = None,
         page_size: int = _PAGE,
     ) -> Iterator[OutboxEntry]:
         """The outbox's messages in that status (every one, for None), oldest first, read
@@ -144,15 +145,19 @@ class Queries:
         """
         wanted = None if status is None else inputs.choice(MessageStatus, status, "status")
         sid = inputs.optional_identifier(subscription_id, "subscription_id")
-        return self._pages(wanted, sid, _page_size(page_size))
+        did = inputs.optional_identifier(distributor_id, "distributor_id")
+        return self._pages(wanted, sid, did, _page_size(page_size))
 
     def _pages(
-        self, status: MessageStatus | None, sid: str | None, size: int
+        self, status: MessageStatus | None, sid: str | None, did: str | None, size: int
     ) -> Iterator[OutboxEntry]:
         after = None
         while True:
             with self.store.unit_of_work() as uow:
-                page = uow.outbox_page(status=status, subscription_id=sid, after=after, limit=size)
+                page = uow.outbox_page(
+                    status=status, subscription_id=sid, distributor_id=did, after=after,
+                    limit=size,
+                )  # fmt: skip
             yield from page
             if len(page) < size:
                 return

@@ -80,11 +80,14 @@ class ReadMethods:
         *,
         status: MessageStatus | str | None = None,
         subscription_id: str | None = None,
+        distributor_id: str | None = None,
         page_size: int = 100,
     ) -> Iterator[OutboxEntry]:
         """The outbox's messages (``status="failed"``: refused for good; ``"waiting"``: not
-        sent yet), oldest first, read lazily page by page. Raises ``InvalidInput`` at once for
-        an unknown status or a page size below 1."""
+        sent yet), of one subscription or of one distributor's if asked, oldest first, read
+        lazily page by page. Raises ``InvalidInput`` at once for an unknown status, an empty
+        id or a page size below 1."""
         return self._parts.queries.messages(
-            status=status, subscription_id=subscription_id, page_size=page_size
-        )
+            status=status, subscription_id=subscription_id, distributor_id=distributor_id,
+            page_size=page_size,
+        )  # fmt: skip

@@ -21,7 +21,7 @@ from reseller_plans.service.preview import PreviewCommands, Previews
 from reseller_plans.service.queries import Queries
 from reseller_plans.service.scheduler import Scheduler
 
-__all__ = ["Configured", "OpenStore", "Parts", "check_deadlines", "wire"]
+__all__ = ["Configured", "OpenStore", "Parts", "check_deadlines", "check_ports", "wire"]
 
 
 class OpenStore:
@@ -83,6 +83,7 @@ def wire(configured: Configured, clock: Clock) -> Parts:
     """
     bss, storefront, mailer = configured.bss, configured.storefront, configured.mailer
     check_deadlines(configured.leases, bss=bss, storefront=storefront)
+    check_ports(bss=bss, storefront=storefront, mailer=mailer, store=configured.store)
     alias_hold, retry_budget = configured.alias_hold, configured.retry_budget
     if retry_budget < 1:
         raise InvalidInput("retry_budget must be at least 1")
@@ -143,3 +144,36 @@ def check_deadlines(leases: LeaseSettings, **adapters: object) -> None:
                 "a lease could end under a call in flight; lower the adapter's deadline or raise "
                 "step_deadline and lease"
             )
+
+
+_PORTS: dict[str, type] = {"bss": BSS, "storefront": Storefront, "mailer": Mailer}
+
+
+def _methods(port: type) -> list[str]:
+    return sorted(n for n, v in vars(port).items() if callable(v) and not n.startswith("_"))
+
+
+def check_ports(*, store: Store, **adapters: object) -> None:
+    """Refuse an adapter, or a store's unit of work, that lacks a method of its port: a host's
+    own adapter or store written for an earlier version of the library would otherwise fail
+    in the middle of some later call (a takeover's read, a failed message's event).
+
+    Opens one unit of work of the store, to look at it, and writes nothing.
+
+    Raises:
+        InvalidInput: naming the adapter (or the store) and every method it lacks.
+    """
+    for name, adapter in adapters.items():
+        missing = [m for m in _methods(_PORTS[name]) if not callable(getattr(adapter, m, None))]
+        if missing:
+            raise InvalidInput(
+                f"the {name} adapter {type(adapter).__name__} lacks {', '.join(missing)} of the "
+                f"{_PORTS[name].__name__} port (see the CHANGELOG for what each version added)"
+            )
+    with store.unit_of_work() as uow:
+        missing = [m for m in _methods(UnitOfWork) if not callable(getattr(uow, m, None))]
+    if missing:
+        raise InvalidInput(
+            f"the store {type(store).__name__}'s unit of work lacks {', '.join(missing)} of the "
+            "UnitOfWork port (see the CHANGELOG for what each version added)"
+        )

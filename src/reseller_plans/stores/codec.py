@@ -43,6 +43,12 @@ def _time(value: dt.datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
+def _utc(value: dt.datetime | None) -> str | None:
+    """As :func:`_time`, in UTC (the layout the SQL stores have always written from a UTC
+    clock), so that the text sorts as the instants do whatever clock wrote them."""
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
 def _parse_time(value: Any) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
@@ -169,8 +175,8 @@ def outbox_to_row(entry: OutboxEntry) -> dict[str, Any]:
         "kind": entry.kind.value,
         "recipients": json.dumps(list(entry.to)),
         "context": json.dumps(entry.context, sort_keys=True),
-        "created_at": _time(entry.created_at),
-        "sent_at": _time(entry.sent_at),
+        "created_at": _utc(entry.created_at),  # sorted as text: one offset for all
+        "sent_at": _utc(entry.sent_at),
         "attempts": entry.attempts,
         "last_error": entry.last_error,
         "failed_permanently": int(entry.failed_permanently),

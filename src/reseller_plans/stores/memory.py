@@ -178,6 +178,18 @@ class _MemoryUnitOfWork(Coordinated):
     def get_outbox(self, entry_id: str) -> OutboxEntry | None:
         return self._entry(entry_id)
 
+    def reclaim_outbox(
+        self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> OutboxEntry | None:
+        entry = self._entry(entry_id)
+        if entry is None or entry.sent_at is not None:
+            return None
+        if not self._coordination.claim(entry_id, owner, now, until):
+            return None
+        fresh = attrs.evolve(entry, attempts=0, last_error=None, failed_permanently=False)
+        self._outbox[entry_id] = fresh  # claimed: not through update_outbox, which unclaims
+        return fresh
+
     def _candidates(self, status: MessageStatus | None, subscription_id: str | None) -> list[str]:
         store = self._store
         if subscription_id is not None:
@@ -195,6 +207,7 @@ class _MemoryUnitOfWork(Coordinated):
         *,
         status: MessageStatus | None,
         subscription_id: str | None,
+        distributor_id: str | None = None,
         after: tuple[dt.datetime, str] | None,
         limit: int,
     ) -> list[OutboxEntry]:
@@ -204,8 +217,13 @@ class _MemoryUnitOfWork(Coordinated):
             and (status is None or e.status is status)
             and (subscription_id is None or e.subscription_id == subscription_id)
             and (after is None or _queued(e) > after)
+            and (distributor_id is None or self._of_distributor(e, distributor_id))
         ]  # fmt: skip
         return sorted(found, key=_queued)[:limit]
+
+    def _of_distributor(self, entry: OutboxEntry, distributor_id: str) -> bool:
+        sub = self.get(entry.subscription_id)
+        return sub is not None and sub.distributor_id == distributor_id
 
     def count_outbox(self, status: MessageStatus) -> int:
         entries = (self._entry(i) for i in self._candidates(status, None))

@@ -236,6 +236,17 @@ class SQLUnitOfWork(SQLQueries):
         entries = self._outbox("id = ?", (entry_id,))
         return entries[0] if entries else None
 
+    def reclaim_outbox(
+        self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> OutboxEntry | None:
+        cursor = self._run(
+            "UPDATE outbox SET attempts = 0, last_error = NULL, failed_permanently = 0,"
+            " claimed_by = ?, claimed_until = ? WHERE id = ? AND sent_at IS NULL"
+            " AND (claimed_until IS NULL OR claimed_until <= ? OR claimed_by = ?)",
+            (owner, utc_text(until), entry_id, utc_text(now), owner),
+        )
+        return self.get_outbox(entry_id) if cursor.rowcount == 1 else None
+
     def reserve_alias_hold(self, alias: str, account_id: str) -> bool:
         row = self._run(
             "INSERT INTO alias_holds (alias, account_id, until) VALUES (?, ?, NULL)"

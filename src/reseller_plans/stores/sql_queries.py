@@ -41,6 +41,7 @@ class SQLQueries(SQLBase):
         *,
         status: MessageStatus | None,
         subscription_id: str | None,
+        distributor_id: str | None = None,
         after: tuple[dt.datetime, str] | None,
         limit: int,
     ) -> list[OutboxEntry]:
@@ -49,8 +50,13 @@ class SQLQueries(SQLBase):
         if subscription_id is not None:
             where.append("subscription_id = ?")
             params.append(subscription_id)
+        if distributor_id is not None:
+            where.append(
+                "subscription_id IN (SELECT id FROM subscriptions WHERE distributor_id = ?)"
+            )
+            params.append(distributor_id)
         if after is not None:
-            at = after[0].isoformat()  # as outbox_to_row stores it
+            at = after[0].astimezone(dt.UTC).isoformat()  # as outbox_to_row stores it
             where.append("(created_at > ? OR (created_at = ? AND id > ?))")
             params += [at, at, after[1]]
         clause = " AND ".join(where) or "1 = 1"

@@ -15,6 +15,8 @@ from operator import attrgetter, itemgetter
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import attrs
+
 from reseller_plans.domain.errors import ConcurrentUpdate
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.filters import SubscriptionQuery
@@ -216,6 +218,19 @@ class PackedUnitOfWork(Coordinated):
                     return entry
         return None
 
+    def reclaim_outbox(
+        self, entry_id: str, owner: str, *, now: dt.datetime, until: dt.datetime
+    ) -> OutboxEntry | None:
+        entry = self.get_outbox(entry_id)
+        if entry is None or entry.sent_at is not None:
+            return None
+        if not self._coordination.claim(entry_id, owner, now, until):
+            return None
+        fresh = attrs.evolve(entry, attempts=0, last_error=None, failed_permanently=False)
+        self.dirty = True
+        self.outbox[entry_id] = fresh  # claimed: not through update_outbox, which unclaims
+        return fresh
+
     def _entries(self, status: MessageStatus | None) -> list[OutboxEntry]:
         store = self.store
         if status is MessageStatus.WAITING:
@@ -236,6 +251,7 @@ class PackedUnitOfWork(Coordinated):
         *,
         status: MessageStatus | None,
         subscription_id: str | None,
+        distributor_id: str | None = None,
         after: tuple[dt.datetime, str] | None,
         limit: int,
     ) -> list[OutboxEntry]:
@@ -243,10 +259,14 @@ class PackedUnitOfWork(Coordinated):
             entries = self.outbox_of(subscription_id)
         else:
             entries = sorted(self._entries(status), key=_queued)
-        return [
+        found = [
             e for e in entries
             if (status is None or e.status is status) and (after is None or _queued(e) > after)
-        ][:limit]  # fmt: skip
+        ]  # fmt: skip
+        if distributor_id is not None:
+            found = [e for e in found if (sub := self.get(e.subscription_id)) is not None
+                     and sub.distributor_id == distributor_id]  # fmt: skip
+        return found[:limit]
 
     def count_outbox(self, status: MessageStatus) -> int:
         return sum(1 for e in self._entries(status) if e.status is status)
