@@ -462,17 +462,34 @@ class Deliverable(Protocol):
     """What :func:`sendable` reads of a delivery (a :class:`DeliveryRecord` has it all)."""
 
     @property
-    def endpoint_id(self) -> str: ...
+    def endpoint_id(self) -> str:
+        """The endpoint it goes to."""
+        ...
+
     @property
-    def event_id(self) -> str: ...
+    def event_id(self) -> str:
+        """The event's stable id."""
+        ...
+
     @property
-    def subscription_id(self) -> str: ...
+    def subscription_id(self) -> str:
+        """The subscription whose order it keeps."""
+        ...
+
     @property
-    def sequence(self) -> int: ...
+    def sequence(self) -> int:
+        """Its position in the feed."""
+        ...
+
     @property
-    def state(self) -> DeliveryState: ...
+    def state(self) -> DeliveryState:
+        """Pending, delivered, dead or skipped."""
+        ...
+
     @property
-    def next_attempt_at(self) -> dt.datetime | None: ...
+    def next_attempt_at(self) -> dt.datetime | None:
+        """When its next attempt is due (None: at once)."""
+        ...
 
 
 D = TypeVar("D", bound=Deliverable)
