@@ -46,7 +46,7 @@ from webhook_receiver import Answer, Receiver, serve_receiver
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 SECRET = WebhookSecret.generate()
-FAST = Timeouts(connect=2.0, read=2.0, write=2.0, pool=2.0)
+FAST = Timeouts(connect=5.0, read=5.0, write=5.0, pool=5.0)
 
 
 @attrs.define
