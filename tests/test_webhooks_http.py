@@ -338,7 +338,9 @@ def test_the_receivers_answer_is_redacted_of_secrets_in_the_error(
     result = sender.deliver(Endpoint("crm", receiver.url, SECRET), "evt_1", b"{}")
 
     assert result.error is not None
-    assert result.error.startswith(f"HTTP 500: wrong key {REDACTED} and password={REDACTED}")
+    # Other tests of the run register secrets of their own: check ours, not the exact text.
+    assert result.error.startswith("HTTP 500: ")
+    assert f"key {REDACTED} and password={REDACTED}" in result.error
     assert SECRET.reveal() not in result.error
     assert "hunter2" not in result.error
     assert result.error.endswith("…")
