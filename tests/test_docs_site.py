@@ -15,6 +15,7 @@ PAGES = {
     "reseller_plans": REFERENCE / "reseller_plans.md",
     "reseller_plans.testing": REFERENCE / "testing.md",
     "reseller_plans.service_manager": REFERENCE / "service_manager.md",
+    "reseller_plans.webhooks": REFERENCE / "webhooks.md",
 }
 DIRECTIVE = re.compile(r"^::: (\S+)$", re.MULTILINE)
 

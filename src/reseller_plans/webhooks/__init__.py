@@ -1,0 +1,105 @@
+"""Webhooks: the library's event feed delivered to the host's HTTP endpoints, signed.
+
+Deliveries are signed as Standard Webhooks does (``webhook-id``, ``webhook-timestamp``,
+``webhook-signature``; ``whsec_`` secrets, several signatures while a secret rotates), so a
+receiver can check them with :func:`verify` or any Standard Webhooks library. The pieces, in the
+order the feed uses them:
+
+- :class:`Endpoint`: a receiver's URL, its secrets (:class:`WebhookSecret`,
+  :class:`RetiredSecret` while rotating) and the event types it wants;
+- :func:`render_envelope`: an event as the versioned JSON body, the same bytes every time;
+- :func:`build_request` and :class:`WebhookSender`: one signed POST per attempt, its answer read
+  into an :class:`AttemptResult` (:func:`read_response`), never raising for the receiver;
+- the delivery rules (from :mod:`reseller_plans.domain.deliveries`): :func:`record_attempt`
+  (backoff with jitter, dead letter once :class:`DeliverySettings`' budget is spent),
+  :func:`sendable` and :func:`next_due` (in order per subscription and endpoint; a dead
+  letter holds back the rest by default), :func:`redrive` and :func:`skip`;
+- for receivers: :func:`verify`, raising :class:`WebhookVerificationError`.
+
+Needs the ``webhooks`` extra: ``pip install 'reseller-plans[webhooks]'``.
+"""
+
+from reseller_plans.domain.deliveries import (
+    DEFAULT_BACKOFF,
+    AttemptOutcome,
+    AttemptResult,
+    DeadReason,
+    Deliverable,
+    DeliveryRecord,
+    DeliverySettings,
+    DeliveryState,
+    Ordering,
+    next_due,
+    record_attempt,
+    redrive,
+    retry_delay,
+    sendable,
+    skip,
+)
+from reseller_plans.webhooks.endpoints import Endpoint, check_event_type
+from reseller_plans.webhooks.envelope import ENVELOPE_VERSION, render_envelope
+from reseller_plans.webhooks.keys import SECRET_PREFIX, RetiredSecret, WebhookSecret
+from reseller_plans.webhooks.sender import (
+    DEFAULT_TIMEOUTS,
+    USER_AGENT,
+    WebhookRequest,
+    WebhookSender,
+    build_request,
+    read_response,
+)
+from reseller_plans.webhooks.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WEBHOOK_ID_HEADER,
+    signature_headers,
+)
+from reseller_plans.webhooks.verify import (
+    DEFAULT_TOLERANCE,
+    VerificationFailure,
+    WebhookVerificationError,
+    verify,
+)
+
+__all__ = [
+    # endpoints and their secrets
+    "Endpoint",
+    "WebhookSecret",
+    "RetiredSecret",
+    "SECRET_PREFIX",
+    "check_event_type",
+    # the body
+    "ENVELOPE_VERSION",
+    "render_envelope",
+    # signing and sending
+    "WEBHOOK_ID_HEADER",
+    "TIMESTAMP_HEADER",
+    "SIGNATURE_HEADER",
+    "signature_headers",
+    "USER_AGENT",
+    "DEFAULT_TIMEOUTS",
+    "WebhookRequest",
+    "WebhookSender",
+    "build_request",
+    "read_response",
+    # the delivery rules
+    "AttemptOutcome",
+    "AttemptResult",
+    "DeliveryState",
+    "DeadReason",
+    "Ordering",
+    "DeliverySettings",
+    "DEFAULT_BACKOFF",
+    "DeliveryRecord",
+    "Deliverable",
+    "record_attempt",
+    "retry_delay",
+    "redrive",
+    "skip",
+    "sendable",
+    "next_due",
+    # for receivers
+    "verify",
+    "DEFAULT_TOLERANCE",
+    "VerificationFailure",
+    "WebhookVerificationError",
+]
