@@ -19,13 +19,12 @@ from reseller_plans.domain.deliveries import (
     DeliverySettings,
     DeliveryState,
     Ordering,
-    next_due,
     record_attempt,
     redrive,
     retry_delay,
-    sendable,
     skip,
 )
+from reseller_plans.domain.delivery_order import next_due, sendable
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.schedule import ALWAYS
 

@@ -129,7 +129,10 @@ print(json.dumps(sorted({{m.partition(".")[0] for m in set(sys.modules) - before
 """
 
 
-@pytest.mark.parametrize("module", ["reseller_plans", "reseller_plans.domain.deliveries"])
+@pytest.mark.parametrize(
+    "module",
+    ["reseller_plans", "reseller_plans.domain.deliveries", "reseller_plans.domain.delivery_order"],
+)
 def test_the_package_and_the_delivery_rules_load_no_webhook_or_http_library(module: str) -> None:
     completed = subprocess.run(  # noqa: S603 - our interpreter, a fixed probe
         [sys.executable, "-c", _PROBE.format(module=module)],

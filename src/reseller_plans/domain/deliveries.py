@@ -16,11 +16,7 @@ answered and when the next one is due. The sender makes an attempt and hands bac
 A dead letter waits for an operator: :func:`redrive` sends it again on a fresh budget and
 records who asked and when; :func:`skip` gives it up.
 
-**Order.** The events of one subscription go to one endpoint in the order of the feed, one at a
-time: :func:`sendable` picks, from an endpoint's deliveries, those that may be sent now. A dead
-letter holds back the later events of its subscription for that endpoint
-(``Ordering.HOLD_BACK``, the default) until it is redriven and delivered, or skipped; with
-``Ordering.SKIP_AHEAD`` they go on without it, and a redriven one then arrives out of order.
+**Order** (which deliveries may go now) is :mod:`reseller_plans.domain.delivery_order`.
 
 Nothing here reads a clock or draws a random number: the caller passes the instants and its
 ``random``.
@@ -35,12 +31,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Callable, Iterable
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import attrs
 
 from reseller_plans.domain.errors import InvalidInput
-from reseller_plans.domain.schedule import ALWAYS
 from reseller_plans.domain.text import storable_text
 
 __all__ = [
@@ -48,16 +43,13 @@ __all__ = [
     "AttemptOutcome",
     "AttemptResult",
     "DeadReason",
-    "Deliverable",
     "DeliveryRecord",
     "DeliverySettings",
     "DeliveryState",
     "Ordering",
-    "next_due",
     "record_attempt",
     "redrive",
     "retry_delay",
-    "sendable",
     "skip",
 ]
 
@@ -456,107 +448,3 @@ def skip(record: DeliveryRecord, *, by: str, at: dt.datetime) -> DeliveryRecord:
         )
     return attrs.evolve(record, state=DeliveryState.SKIPPED, next_attempt_at=None,
                         skipped_by=by, skipped_at=at)  # fmt: skip
-
-
-class Deliverable(Protocol):
-    """What :func:`sendable` reads of a delivery (a :class:`DeliveryRecord` has it all)."""
-
-    @property
-    def endpoint_id(self) -> str:
-        """The endpoint it goes to."""
-        ...
-
-    @property
-    def event_id(self) -> str:
-        """The event's stable id."""
-        ...
-
-    @property
-    def subscription_id(self) -> str:
-        """The subscription whose order it keeps."""
-        ...
-
-    @property
-    def sequence(self) -> int:
-        """Its position in the feed."""
-        ...
-
-    @property
-    def state(self) -> DeliveryState:
-        """Pending, delivered, dead or skipped."""
-        ...
-
-    @property
-    def next_attempt_at(self) -> dt.datetime | None:
-        """When its next attempt is due (None: at once)."""
-        ...
-
-
-D = TypeVar("D", bound=Deliverable)
-
-
-def _heads(deliveries: Iterable[D], settings: DeliverySettings) -> list[D]:
-    """Per endpoint and subscription, the delivery that goes next, if any may."""
-    lines: dict[tuple[str, str], list[D]] = {}
-    for delivery in deliveries:
-        lines.setdefault((delivery.endpoint_id, delivery.subscription_id), []).append(delivery)
-    heads: list[D] = []
-    hold_back = settings.ordering is Ordering.HOLD_BACK
-    for line in lines.values():
-        line.sort(key=_feed_order)
-        for delivery in line:
-            if delivery.state in (DeliveryState.DELIVERED, DeliveryState.SKIPPED):
-                continue
-            if delivery.state is DeliveryState.DEAD:
-                if hold_back:
-                    break
-                continue
-            heads.append(delivery)
-            break
-    heads.sort(key=_feed_order)
-    return heads
-
-
-def _feed_order(delivery: Deliverable) -> tuple[int, str]:
-    return (delivery.sequence, delivery.event_id)
-
-
-def sendable(deliveries: Iterable[D], now: dt.datetime, settings: DeliverySettings) -> list[D]:
-    """The deliveries that may be sent at ``now``, keeping each subscription's order.
-
-    Per endpoint and subscription, in the order of ``sequence``: delivered and skipped
-    deliveries are passed over; the first pending one is the subscription's next, sent when its
-    attempt is due, and the ones after it wait for it (one at a time, in order). A dead letter
-    holds back the ones after it (``Ordering.HOLD_BACK``) or is passed over
-    (``Ordering.SKIP_AHEAD``).
-
-    Args:
-        deliveries: deliveries of one or more endpoints, in any order; delivered and skipped
-            ones may be left out.
-        now: the current instant.
-        settings: the ordering rule.
-
-    Returns:
-        The deliveries to send now, at most one per endpoint and subscription, in feed order.
-    """
-    return [
-        head
-        for head in _heads(deliveries, settings)
-        if head.next_attempt_at is None or head.next_attempt_at <= now
-    ]
-
-
-def next_due(deliveries: Iterable[Deliverable], settings: DeliverySettings) -> dt.datetime | None:
-    """When :func:`sendable` will next have something to send: the feed's next wake-up.
-
-    Args:
-        deliveries: as for :func:`sendable`.
-        settings: the ordering rule.
-
-    Returns:
-        The earliest next attempt of a delivery that may go next (``ALWAYS``, the earliest
-        instant, when one is due at once), or None when nothing may go until an operator acts
-        or a new event comes.
-    """
-    times = [head.next_attempt_at or ALWAYS for head in _heads(deliveries, settings)]
-    return min(times, default=None)

@@ -10,10 +10,11 @@ order the feed uses them:
 - :func:`render_envelope`: an event as the versioned JSON body, the same bytes every time;
 - :func:`build_request` and :class:`WebhookSender`: one signed POST per attempt, its answer read
   into an :class:`AttemptResult` (:func:`read_response`), never raising for the receiver;
-- the delivery rules (from :mod:`reseller_plans.domain.deliveries`): :func:`record_attempt`
+- the delivery rules, from :mod:`reseller_plans.domain.deliveries`: :func:`record_attempt`
   (backoff with jitter, dead letter once :class:`DeliverySettings`' budget is spent),
+  :func:`redrive` and :func:`skip`; and from :mod:`reseller_plans.domain.delivery_order`:
   :func:`sendable` and :func:`next_due` (in order per subscription and endpoint; a dead
-  letter holds back the rest by default), :func:`redrive` and :func:`skip`;
+  letter holds back the rest by default);
 - for receivers: :func:`verify`, raising :class:`WebhookVerificationError`.
 
 Needs the ``webhooks`` extra: ``pip install 'reseller-plans[webhooks]'``.
@@ -24,18 +25,16 @@ from reseller_plans.domain.deliveries import (
     AttemptOutcome,
     AttemptResult,
     DeadReason,
-    Deliverable,
     DeliveryRecord,
     DeliverySettings,
     DeliveryState,
     Ordering,
-    next_due,
     record_attempt,
     redrive,
     retry_delay,
-    sendable,
     skip,
 )
+from reseller_plans.domain.delivery_order import Deliverable, next_due, sendable
 from reseller_plans.webhooks.endpoints import Endpoint, check_event_type
 from reseller_plans.webhooks.envelope import ENVELOPE_VERSION, render_envelope
 from reseller_plans.webhooks.keys import SECRET_PREFIX, RetiredSecret, WebhookSecret
