@@ -1,6 +1,6 @@
 """A store made by an earlier schema (version 1, 2 or 3) is upgraded in place to the latest
-(version 5: leases, claims, reconciliation requests, the failed messages' index, the
-subscriptions' query columns) when it is
+(version 6: leases, claims, reconciliation requests, the failed messages' index, the
+subscriptions' query columns, the feed's order) when it is
 opened, keeps what it held, and works: SQLite files and PostgreSQL."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
-    assert store.schema_version == 5
+    assert store.schema_version == 6
     with store.unit_of_work() as uow:
         kept = uow.get("s1")
         assert kept is not None
@@ -67,6 +67,11 @@ def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
         assert [sub.id for _, sub in found] == ["s1"]
         later = SubscriptionQuery(changed_since=T0 + dt.timedelta(microseconds=1))
         assert uow.subscriptions_page(later, after=None, limit=10) == []
+    with store.unit_of_work() as uow:  # version 6: the feed, old events first
+        uow.record_events([Activated("s1", T0 + MINUTE, Plan.STANDARD)])
+    with store.unit_of_work() as uow:
+        feed = uow.events_after(None, 10)
+    assert [e.event.at for e in feed] == [T0, T0 + MINUTE]
 
 
 def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> None:
@@ -86,7 +91,7 @@ def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> N
     )
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4])
+@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
 def test_an_older_sqlite_file_is_upgraded_in_place(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as db:  # as that version of the library made it
@@ -103,7 +108,7 @@ def test_an_older_sqlite_file_is_upgraded_in_place(tmp_path: Path, version: int)
     finally:
         store.close()
     reopened = SQLiteStore(path)  # and opening it again migrates nothing more
-    assert reopened.schema_version == 5
+    assert reopened.schema_version == 6
     reopened.close()
 
 

@@ -38,6 +38,7 @@ from reseller_plans.domain import (
     plan_move,
 )
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.feed import EventPage, FeedEvent
 from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.domain.subscription import (
     BillingCycle,
@@ -84,6 +85,7 @@ __all__ = [
     "PendingChange",
     "Term",
     "Event",
+    "EventPage",
     "MessageKind",
     "MessageStatus",
     # plans and moves
@@ -102,6 +104,7 @@ __all__ = [
     "EligibilityFailure",
     "EligibilityReport",
     "FailureCode",
+    "FeedEvent",
     "check_eligibility",
     # errors
     "ResellerPlansError",

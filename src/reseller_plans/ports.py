@@ -26,6 +26,7 @@ import attrs
 from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.feed import FeedEvent
 from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.domain.plans import Plan
@@ -427,6 +428,12 @@ class UnitOfWork(Protocol):
 
     def count_outbox(self, status: MessageStatus) -> int:
         """How many messages are in that status."""
+        ...
+
+    def events_after(self, after: str | None, limit: int) -> list[FeedEvent]:
+        """Up to ``limit`` events of the feed after position ``after`` (from the start, for
+        None), in the feed's order: only events whose transactions have committed, and never
+        one that a later call could find before a position already given."""
         ...
 
     def record_events(self, events: Sequence[Event]) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.feed import EventPage
 from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan
@@ -125,6 +126,20 @@ class Queries:
 
         return pages()
 
+    def events(self, *, after: str | None = None, limit: int = _PAGE) -> EventPage:
+        """The feed's events after ``after`` (from the start, for None), at most ``limit``.
+
+        Raises:
+            InvalidInput: a cursor that is not text or names no position of this store's feed,
+                a limit below 1, or a store that keeps no feed.
+        """
+        if after is not None and not isinstance(after, str):
+            raise InvalidInput(f"after must be a cursor of the feed (text), not {after!r}")
+        size = _page_size(limit, "limit")
+        with self.store.unit_of_work() as uow:
+            found = uow.events_after(after, size)
+        return EventPage(tuple(found), found[-1].position if found else after)
+
     def messages(
         self,
         *,
@@ -164,9 +179,9 @@ class Queries:
             after = (page[-1].created_at, page[-1].id)
 
 
-def _page_size(value: object) -> int:
+def _page_size(value: object, what: str = "page_size") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(f"page_size must be a positive integer, not {value!r}")
+        raise InvalidInput(f"{what} must be a positive integer, not {value!r}")
     return value
 
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.feed import EventPage
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus, SyncStatus
@@ -74,6 +75,18 @@ class ReadMethods:
             distributor_id=distributor_id, account_id=account_id, status=status, sync=sync,
             plan=plan, changed_since=changed_since, page_size=page_size,
         )  # fmt: skip
+
+    def events(self, *, after: str | None = None, limit: int = 100) -> EventPage:
+        """The store's events in the feed's order, after the cursor ``after`` (from the start,
+        for None), at most ``limit``: keep ``page.cursor`` and pass it back to read on. Each
+        event has a stable id and a versioned payload (``FeedEvent.payload()``); an event
+        appears only once its unit of work has committed, and never behind a cursor given.
+
+        Raises:
+            InvalidInput: a cursor of no position of this store's feed, a limit below 1, or a
+                store that keeps no feed (``PackedStore``).
+        """
+        return self._parts.queries.events(after=after, limit=limit)
 
     def messages(
         self,

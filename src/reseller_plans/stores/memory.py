@@ -26,6 +26,7 @@ import attrs
 
 from reseller_plans.domain.errors import ConcurrentUpdate, InvalidInput
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.feed import FeedEvent
 from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.plans import Plan
@@ -46,6 +47,15 @@ def _is_unsent(entry: OutboxEntry) -> bool:
 
 def _queued(entry: OutboxEntry) -> tuple[dt.datetime, str]:
     return entry.created_at, entry.id
+
+
+def _position(after: str | None) -> int:
+    """The feed position a cursor of this store names (how many events come before)."""
+    if after is None:
+        return 0
+    if not after.isascii() or not after.isdigit():
+        raise InvalidInput(f"{after!r} is not a position of this store's feed")
+    return int(after)
 
 
 def _note_changes(changed: dict[str, dt.datetime], events: Sequence[Event]) -> None:
@@ -231,6 +241,18 @@ class _MemoryUnitOfWork(Coordinated):
 
     def record_events(self, events: Sequence[Event]) -> None:
         self._events += events
+
+    def events_after(self, after: str | None, limit: int) -> list[FeedEvent]:
+        log = self._store._log
+        if log is None:
+            raise InvalidInput(
+                "this InMemoryStore keeps no event log (keep_event_log=False): it has no feed"
+            )
+        start = _position(after)
+        return [
+            FeedEvent(f"evt_{n}", str(n), event)
+            for n, event in enumerate(log[start : start + limit], start=start + 1)
+        ]
 
     # idempotency
     def get_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:

@@ -27,6 +27,7 @@ from reseller_plans.stores.schema import (
     schema_v3,
     schema_v4,
     schema_v5,
+    schema_v6,
 )
 from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
 from reseller_plans.stores.sql_store import SQLStore
@@ -48,6 +49,8 @@ MIGRATIONS: tuple[str, ...] = (
     schema_v4(),
     # 5: columns and indexes for the subscriptions' queries
     schema_v5(lambda column, path: f"({column}::jsonb #>> '{{{','.join(path)}}}')"),
+    # 6: the feed's order (nothing to do in SQLite: one writer at a time)
+    schema_v6(postgres=True),
 )
 """Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
 
@@ -55,6 +58,8 @@ POSTGRES = Dialect(
     marker="%s",
     insertion_order="seq",
     is_integrity_error=lambda exc: isinstance(exc, psycopg.errors.UniqueViolation),
+    feed_transaction="txid",
+    feed_visible="txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
 )
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")

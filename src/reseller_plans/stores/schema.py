@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["schema_v1", "schema_v2", "schema_v3", "schema_v4", "schema_v5"]
+__all__ = ["schema_v1", "schema_v2", "schema_v3", "schema_v4", "schema_v5", "schema_v6"]
 
 JSONText = Callable[[str, tuple[str, ...]], str]
 """The SQL that reads the text at a path of a JSON document held in a column."""
@@ -141,3 +141,23 @@ def schema_v5(json_text: JSONText) -> str:
     CREATE INDEX subscriptions_by_status ON subscriptions (status, sync);
     CREATE INDEX subscriptions_changed ON subscriptions (changed_at)
     """  # noqa: S608 - our own SQL, no input in it
+
+
+def schema_v6(*, postgres: bool) -> str:
+    """The feed's order (``events_after``).
+
+    SQLite commits one writer at a time, so the events' sequence is the order they commit in,
+    and it needs nothing. PostgreSQL commits concurrent transactions in any order: a sequence
+    number taken early can commit late, after a reader went past it. Each event row records the
+    id of the transaction that wrote it; the feed is ordered by (transaction, sequence), and a
+    reader sees only the events of transactions older than every one still running
+    (``pg_snapshot_xmin``), so nothing can appear behind a position already read. Old rows are
+    transaction 0: before every new one, in their sequence's order.
+    """
+    if not postgres:
+        return ""
+    return """
+    ALTER TABLE events ADD COLUMN txid BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE events ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint);
+    CREATE INDEX events_feed ON events (txid, seq)
+    """

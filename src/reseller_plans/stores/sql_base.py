@@ -40,11 +40,19 @@ class Dialect:
         marker: the parameter marker (``?`` or ``%s``); our SQL is written with ``?``.
         insertion_order: the column that orders rows by insertion.
         is_integrity_error: tells a uniqueness violation from other errors.
+        feed_transaction: see the attribute.
+        feed_visible: see the attribute.
     """
 
     marker: str
     insertion_order: str
     is_integrity_error: Callable[[BaseException], bool]
+    feed_transaction: str = "0"
+    """The SQL of an event row's transaction, in the feed's order (``0`` when the store commits
+    one writer at a time)."""
+    feed_visible: str = "1 = 1"
+    """The SQL condition an event row meets once no transaction still running could come
+    before it in the feed."""
 
 
 def utc_text(value: dt.datetime) -> str:

@@ -7,11 +7,13 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.domain.feed import FeedEvent
 from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.ports import OutboxEntry
-from reseller_plans.stores.codec import loads_subscription, outbox_from_row
+from reseller_plans.stores.codec import loads_event, loads_subscription, outbox_from_row
 from reseller_plans.stores.sql_base import SQLBase, utc_text
 
 __all__ = ["SQLQueries"]
@@ -94,3 +96,26 @@ class SQLQueries(SQLBase):
             (*params, limit),
         ).fetchall()
         return [(int(row[0]), loads_subscription(row[1])) for row in rows]
+
+    def events_after(self, after: str | None, limit: int) -> list[FeedEvent]:
+        transaction, seq = _cursor(after)
+        key = self._dialect.feed_transaction
+        rows = self._run(
+            f"SELECT {key} AS feed_tx, seq, body FROM events"  # noqa: S608
+            f" WHERE ({key} > ? OR ({key} = ? AND seq > ?)) AND {self._dialect.feed_visible}"
+            " ORDER BY feed_tx, seq LIMIT ?",
+            (transaction, transaction, seq, limit),
+        ).fetchall()
+        return [
+            FeedEvent(f"evt_{row[1]}", f"{row[0]}.{row[1]}", loads_event(row[2])) for row in rows
+        ]
+
+
+def _cursor(after: str | None) -> tuple[int, int]:
+    """The (transaction, sequence) a position of the feed names."""
+    if after is None:
+        return 0, 0
+    transaction, dot, seq = after.partition(".")
+    if not dot or not all(p.isascii() and p.isdigit() for p in (transaction, seq)):
+        raise InvalidInput(f"{after!r} is not a position of this store's feed")
+    return int(transaction), int(seq)

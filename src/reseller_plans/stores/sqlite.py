@@ -21,6 +21,7 @@ from reseller_plans.stores.schema import (
     schema_v3,
     schema_v4,
     schema_v5,
+    schema_v6,
 )
 from reseller_plans.stores.sql import Dialect, SQLUnitOfWork
 from reseller_plans.stores.sql_store import SQLStore
@@ -38,6 +39,8 @@ MIGRATIONS: tuple[str, ...] = (
     schema_v4(),
     # 5: columns and indexes for the subscriptions' queries
     schema_v5(lambda column, path: f"json_extract({column}, '$.{'.'.join(path)}')"),
+    # 6: the feed's order (nothing to do in SQLite: one writer at a time)
+    schema_v6(postgres=False),
 )
 """Forward migrations; the database's ``user_version`` says how many have run."""
 

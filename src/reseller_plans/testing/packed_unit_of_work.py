@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from reseller_plans.domain.errors import ConcurrentUpdate
+from reseller_plans.domain.errors import ConcurrentUpdate, InvalidInput
 from reseller_plans.domain.events import Event
+from reseller_plans.domain.feed import FeedEvent
 from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.schedule import is_due
@@ -270,6 +271,12 @@ class PackedUnitOfWork(Coordinated):
 
     def count_outbox(self, status: MessageStatus) -> int:
         return sum(1 for e in self._entries(status) if e.status is status)
+
+    def events_after(self, after: str | None, limit: int) -> list[FeedEvent]:
+        raise InvalidInput(
+            "a PackedStore has no feed (it keeps each history packed, not the order of the "
+            "commits): use an InMemoryStore or a SQL store for events()"
+        )
 
     def record_events(self, events: Sequence[Event]) -> None:
         self.dirty = True

@@ -1,0 +1,162 @@
+"""``plans.events(after=cursor)``: the store's events in one order that never changes, with
+stable ids and versioned payloads, over the in-memory store, a SQLite file and PostgreSQL; and
+on PostgreSQL, transactions that commit out of order never make an event appear behind a
+cursor already given."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from reseller_plans import EventPage, FeedEvent, InvalidInput, Plan
+from reseller_plans.domain.events import MessageResent
+from reseller_plans.domain.feed import PAYLOAD_VERSION, event_type
+from reseller_plans.ports import Store
+from reseller_plans.stores.memory import InMemoryStore
+from reseller_plans.stores.postgres import PostgresStore
+from reseller_plans.stores.sqlite import SQLiteStore
+from reseller_plans.testing.packed_store import PackedStore
+from service_world import World, make_world
+
+DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    if request.param == "memory":
+        shared = InMemoryStore()
+        yield lambda: shared
+        return
+    if request.param == "sqlite":
+        yield lambda: SQLiteStore(tmp_path / "plans.sqlite3")
+        return
+    if not DSN:
+        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    yield lambda: PostgresStore(DSN, schema=schema)
+    with psycopg.connect(DSN, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def world(make_store: Callable[[], Store]) -> Iterator[World]:
+    world = make_world(make_store)
+    world.reseller("3542")
+    world.reseller("3543")
+    yield world
+    world.store.close()
+
+
+def test_the_feed_gives_every_event_once_in_order_with_stable_ids(world: World) -> None:
+    sub = world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
+    history = world.plans.history(sub.id)
+    page = world.plans.events()
+    assert [e.event for e in page.events] == history
+    assert page.cursor == page.events[-1].position
+    again = world.plans.events()
+    assert [e.id for e in again.events] == [e.id for e in page.events]  # stable ids
+    assert len({e.id for e in page.events}) == len(page.events)
+
+    other = world.plans.upgrade("3543", Plan.FREE, alias="second", actor=world.disti)
+    world.plans.cancel(sub.id, actor=world.disti)
+    rest: list[FeedEvent] = []
+    cursor = page.cursor
+    while True:  # two at a time, as a consumer that keeps its cursor would
+        more = world.plans.events(after=cursor, limit=2)
+        if not more.events:
+            assert more.cursor == cursor  # an empty page keeps the cursor
+            break
+        rest += more.events
+        cursor = more.cursor
+    later = world.plans.history(other.id) + world.plans.history(sub.id)[len(history) :]
+    assert sorted(map(repr, (e.event for e in rest))) == sorted(map(repr, later))
+    assert [e.event for e in rest if e.event.subscription_id == sub.id] == (
+        world.plans.history(sub.id)[len(history) :]
+    )  # each subscription's events in its history's order
+    assert world.plans.events(after=cursor).events == ()
+
+
+def test_each_payload_is_versioned_and_json_ready(world: World) -> None:
+    sub = world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
+    first = world.plans.events(limit=1).events[0]
+    payload = first.payload()
+    assert payload["version"] == PAYLOAD_VERSION
+    assert payload["id"] == first.id
+    assert payload["subscription_id"] == sub.id
+    assert payload["type"] == "subscription.requested"
+    assert payload["data"] == {"account_id": "3542", "plan": "standard", "channel": "bss"}
+    assert dt.datetime.fromisoformat(str(payload["occurred_at"])) == first.event.at
+    resent = MessageResent(sub.id, T0, "m", "welcome", "distributor D-100")
+    assert event_type(resent) == "subscription.message_resent"
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    ({"after": "nowhere"}, "position"), ({"after": 7}, "after"), ({"limit": 0}, "limit"),
+])  # fmt: skip
+def test_bad_cursors_and_limits_are_refused(
+    world: World, args: dict[str, object], named: str
+) -> None:
+    with pytest.raises(InvalidInput, match=named):
+        world.plans.events(**args)  # type: ignore[arg-type]
+
+
+def test_a_packed_store_says_it_has_no_feed() -> None:
+    world = make_world(PackedStore)
+    with pytest.raises(InvalidInput, match="no feed"):
+        world.plans.events()
+    memory = make_world(lambda: InMemoryStore(keep_event_log=False))
+    with pytest.raises(InvalidInput, match="no event log"):
+        memory.plans.events()
+
+
+@pytest.mark.postgres
+def test_a_transaction_that_commits_late_is_never_skipped() -> None:
+    if not DSN:
+        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    early, late, reader = (PostgresStore(DSN, schema=schema) for _ in range(3))
+    try:
+        with reader.unit_of_work() as uow:
+            uow.record_events([MessageResent("s0", T0, "m0", "welcome", "first")])
+        wrote, go = threading.Event(), threading.Event()
+
+        def slow_writer() -> None:  # takes its transaction id first, and commits last
+            with early.unit_of_work() as uow:
+                uow.record_events([MessageResent("s1", T0, "m1", "welcome", "early")])
+                wrote.set()
+                assert go.wait(30)
+
+        thread = threading.Thread(target=slow_writer)
+        thread.start()
+        assert wrote.wait(30)
+        with late.unit_of_work() as uow:  # a later transaction, committed at once
+            uow.record_events([MessageResent("s2", T0, "m2", "welcome", "late")])
+
+        with reader.unit_of_work() as uow:
+            seen = uow.events_after(None, 10)
+        # The late one has committed, but the early one could still commit before it in the
+        # feed's order: neither is given yet, so the cursor cannot go past the early one.
+        assert [e.event.actor for e in seen] == ["first"]  # type: ignore[attr-defined]
+        go.set()
+        thread.join(30)
+        with reader.unit_of_work() as uow:
+            rest = uow.events_after(seen[-1].position, 10)
+        assert [e.event.actor for e in rest] == ["early", "late"]  # type: ignore[attr-defined]
+    finally:
+        go.set()
+        for store in (early, late, reader):
+            store.close()
+        with psycopg.connect(DSN, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_a_page_is_a_value() -> None:
+    assert EventPage((), None).cursor is None
