@@ -80,6 +80,8 @@ class OutboxTally:
     sent: int = 0
     waiting: int = 0
     refused: int = 0
+    elsewhere: int = 0
+    """Not tried: another sender had them, or sent them meanwhile."""
 
 
 class OutboxSender:
@@ -113,8 +115,9 @@ class OutboxSender:
         results = [self.send(entry) for entry in entries]
         return OutboxTally(
             sent=results.count(Sending.SENT),
-            waiting=results.count(Sending.WAITING) + results.count(Sending.ELSEWHERE),
+            waiting=results.count(Sending.WAITING),
             refused=results.count(Sending.REFUSED),
+            elsewhere=results.count(Sending.ELSEWHERE),
         )
 
     def send(self, entry: OutboxEntry) -> Sending:

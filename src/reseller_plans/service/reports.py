@@ -28,7 +28,9 @@ class DueReport:
         subscriptions: due subscriptions worked on.
         renewals: terms renewed.
         emails_sent: messages the mailer accepted.
-        emails_failed: messages it did not send (left for later, or refused for good).
+        emails_failed: messages it tried and did not send (the mail server failed for now:
+            left for later; or refused them for good). Messages another sender was sending, or
+            had sent meanwhile, are not counted.
         aliases_released: alias holds whose period ended, given back.
         busy: due subscriptions skipped because another driver held them.
         failures: due work that raised, each backed off and left for a later run, and
