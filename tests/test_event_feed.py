@@ -160,3 +160,52 @@ def test_a_transaction_that_commits_late_is_never_skipped() -> None:
 
 def test_a_page_is_a_value() -> None:
     assert EventPage((), None).cursor is None
+
+
+def test_a_cursor_of_another_kind_of_store_or_past_any_number_is_refused(
+    world: World, tmp_path: Path
+) -> None:
+    world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
+    mine = world.plans.events(limit=1).cursor
+    assert mine is not None
+    kind = mine.partition(":")[0]
+    foreign = [c for c in ("memory:1", "sqlite:0.1", "postgres:7.1") if c.partition(":")[0] != kind]
+    for cursor in [*foreign, f"{kind}:99999999999999999999.1", f"{kind}:x", "1"]:
+        with pytest.raises(InvalidInput, match="not a position"):
+            world.plans.events(after=cursor)
+    with pytest.raises(InvalidInput, match="limit"):
+        world.plans.events(limit=10**20)
+
+
+@pytest.mark.postgres
+def test_a_subscriptions_history_is_in_the_feeds_order_when_writes_interleave() -> None:
+    if not DSN:
+        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    outbox, driver, reader = (PostgresStore(DSN, schema=schema) for _ in range(3))
+    try:
+        wrote, go = threading.Event(), threading.Event()
+
+        def message_refused() -> None:  # as OutboxSender does: the outbox row, then its event
+            with outbox.unit_of_work() as uow:
+                uow.record_events([MessageResent("s1", T0, "m1", "welcome", "outbox")])
+                wrote.set()
+                assert go.wait(30)
+
+        thread = threading.Thread(target=message_refused)
+        thread.start()
+        assert wrote.wait(30)
+        with driver.unit_of_work() as uow:  # a saga step of the same subscription, meanwhile
+            uow.record_events([MessageResent("s1", T0, "m2", "welcome", "driver")])
+        go.set()
+        thread.join(30)
+        with reader.unit_of_work() as uow:
+            history = [e.actor for e in uow.history("s1")]  # type: ignore[attr-defined]
+            feed = [e.event.actor for e in uow.events_after(None, 10)]  # type: ignore[attr-defined]
+        assert history == feed == ["outbox", "driver"]
+    finally:
+        go.set()
+        for store in (outbox, driver, reader):
+            store.close()
+        with psycopg.connect(DSN, autocommit=True) as connection:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -64,14 +64,16 @@ def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
         active = frozenset({SubscriptionStatus.ACTIVE})
         query = SubscriptionQuery(distributor_id="D-100", statuses=active, changed_since=T0)
         found = uow.subscriptions_page(query, after=None, limit=10)
-        assert [sub.id for _, sub in found] == ["s1"]
+        assert [sub.id for _, sub in found] == ["s1", "s2"]
         later = SubscriptionQuery(changed_since=T0 + dt.timedelta(microseconds=1))
-        assert uow.subscriptions_page(later, after=None, limit=10) == []
+        assert [sub.id for _, sub in uow.subscriptions_page(later, after=None, limit=10)] == ["s2"]
+        past = SubscriptionQuery(changed_since=T0 + dt.timedelta(milliseconds=501))
+        assert uow.subscriptions_page(past, after=None, limit=10) == []
     with store.unit_of_work() as uow:  # version 6: the feed, old events first
         uow.record_events([Activated("s1", T0 + MINUTE, Plan.STANDARD)])
     with store.unit_of_work() as uow:
         feed = uow.events_after(None, 10)
-    assert [e.event.at for e in feed] == [T0, T0 + MINUTE]
+    assert [e.event.at for e in feed][-1] == T0 + MINUTE  # after the old ones
 
 
 def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> None:
@@ -84,6 +86,16 @@ def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> N
     run(  # its one event, at T0: an instant written without a fraction
         f"INSERT INTO events (subscription_id, body) VALUES ({marker}, {marker})",  # noqa: S608
         ("s1", dumps_event(Activated("s1", T0, Plan.STANDARD))),
+    )
+    east = dt.timezone(dt.timedelta(hours=2))  # a host clock not in UTC, with a fraction
+    late = (T0 + dt.timedelta(milliseconds=500)).astimezone(east)
+    run(
+        f"INSERT INTO subscriptions (id, account_id, live, due_at, version, body) VALUES ({marks})",  # noqa: S608
+        ("s2", "3543", 1, None, 1, dumps_subscription(subscription("s2", "3543"))),
+    )
+    run(
+        f"INSERT INTO events (subscription_id, body) VALUES ({marker}, {marker})",  # noqa: S608
+        ("s2", dumps_event(Activated("s2", late, Plan.STANDARD))),
     )
     run(
         f"INSERT INTO outbox ({', '.join(entry)}) VALUES ({', '.join([marker] * len(entry))})",  # noqa: S608

@@ -179,9 +179,12 @@ class Queries:
             after = (page[-1].created_at, page[-1].id)
 
 
+_MAX_PAGE = 10_000
+
+
 def _page_size(value: object, what: str = "page_size") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput(f"{what} must be a positive integer, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_PAGE:
+        raise InvalidInput(f"{what} must be an integer from 1 to {_MAX_PAGE:,}, not {value!r}")
     return value
 
 

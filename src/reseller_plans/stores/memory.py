@@ -53,9 +53,10 @@ def _position(after: str | None) -> int:
     """The feed position a cursor of this store names (how many events come before)."""
     if after is None:
         return 0
-    if not after.isascii() or not after.isdigit():
+    prefix, colon, n = after.partition(":")
+    if prefix != "memory" or not colon or not n.isascii() or not n.isdigit():
         raise InvalidInput(f"{after!r} is not a position of this store's feed")
-    return int(after)
+    return int(n)
 
 
 def _note_changes(changed: dict[str, dt.datetime], events: Sequence[Event]) -> None:
@@ -250,7 +251,7 @@ class _MemoryUnitOfWork(Coordinated):
             )
         start = _position(after)
         return [
-            FeedEvent(f"evt_{n}", str(n), event)
+            FeedEvent(f"evt_{n}", f"memory:{n}", event)
             for n, event in enumerate(log[start : start + limit], start=start + 1)
         ]
 

@@ -48,7 +48,13 @@ MIGRATIONS: tuple[str, ...] = (
     # 4: an index of the messages refused for good (the outbox's queries)
     schema_v4(),
     # 5: columns and indexes for the subscriptions' queries
-    schema_v5(lambda column, path: f"({column}::jsonb #>> '{{{','.join(path)}}}')"),
+    schema_v5(
+        lambda column, path: f"({column}::jsonb #>> '{{{','.join(path)}}}')",
+        lambda x: (
+            f"to_char(({x})::timestamptz AT TIME ZONE 'UTC',"
+            " 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
+        ),
+    ),
     # 6: the feed's order (nothing to do in SQLite: one writer at a time)
     schema_v6(postgres=True),
 )
@@ -60,6 +66,7 @@ POSTGRES = Dialect(
     is_integrity_error=lambda exc: isinstance(exc, psycopg.errors.UniqueViolation),
     feed_transaction="txid",
     feed_visible="txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+    name="postgres",
 )
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}\Z")

@@ -13,6 +13,9 @@ __all__ = ["schema_v1", "schema_v2", "schema_v3", "schema_v4", "schema_v5", "sch
 
 JSONText = Callable[[str, tuple[str, ...]], str]
 """The SQL that reads the text at a path of a JSON document held in a column."""
+UTCText = Callable[[str], str]
+"""The SQL that turns an ISO 8601 instant in text (any offset, a fraction or none) into the
+layout of ``utc_text``: UTC, six digits of fraction, ``+00:00``."""
 
 
 def schema_v1(*, sequence: str, subscription_extras: str = "") -> str:
@@ -113,18 +116,18 @@ def schema_v4() -> str:
     """
 
 
-def schema_v5(json_text: JSONText) -> str:
+def schema_v5(json_text: JSONText, utc: UTCText) -> str:
     """Columns and indexes for the subscriptions' queries, filled in from the documents and
     their histories.
 
     Args:
         json_text: how this store reads the text at a path of a JSON column.
+        utc: how this store writes an instant in the layout of ``utc_text``.
     """
-    at = json_text("e.body", ("at",))
-    # Event times were written by isoformat(): without a fraction when it is zero. The column
-    # keeps one layout (``utc_text``), so that its text sorts as its instants do.
-    at = f"CASE WHEN length({at}) = 25 THEN substr({at}, 1, 19) || '.000000' || substr({at}, 20)" \
-        f" ELSE {at} END"  # fmt: skip
+    # Event times were written by isoformat(), in the offset of the host's clock, without a
+    # fraction when it is zero. The column keeps one layout, so that its text sorts as its
+    # instants do.
+    at = utc(json_text("e.body", ("at",)))
     return f"""
     ALTER TABLE subscriptions ADD COLUMN distributor_id TEXT;
     ALTER TABLE subscriptions ADD COLUMN status TEXT;

@@ -131,8 +131,9 @@ class SQLUnitOfWork(SQLQueries):
         self._append(subscription.id, events)
 
     def history(self, subscription_id: str) -> list[Event]:
-        rows = self._run(
-            "SELECT body FROM events WHERE subscription_id = ? ORDER BY seq", (subscription_id,)
+        rows = self._run(  # in the feed's order, so the two always agree
+            f"SELECT body FROM events WHERE subscription_id = ? ORDER BY {self._feed_order}",  # noqa: S608
+            (subscription_id,),
         ).fetchall()
         return [loads_event(row[0]) for row in rows]
 

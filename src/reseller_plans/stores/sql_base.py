@@ -51,6 +51,8 @@ class Dialect:
     """The SQL of an event row's transaction, in the feed's order (``0`` when the store commits
     one writer at a time)."""
     feed_visible: str = "1 = 1"
+    name: str = "sql"
+    """Names the store's kind in its feed cursors, so that one kind's is refused by another."""
     """The SQL condition an event row meets once no transaction still running could come
     before it in the feed."""
 
@@ -68,6 +70,12 @@ class SQLBase:
         self._dialect = dialect
         self.written: list[Event] = []
         """The events this transaction appended, in order (for the store's listeners)."""
+
+    @property
+    def _feed_order(self) -> str:
+        """The ``ORDER BY`` of events in the feed's order."""
+        key = self._dialect.feed_transaction
+        return "seq" if key == "0" else f"{key}, seq"
 
     def _run(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         if self._dialect.marker != "?":

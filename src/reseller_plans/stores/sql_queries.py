@@ -98,24 +98,39 @@ class SQLQueries(SQLBase):
         return [(int(row[0]), loads_subscription(row[1])) for row in rows]
 
     def events_after(self, after: str | None, limit: int) -> list[FeedEvent]:
-        transaction, seq = _cursor(after)
-        key = self._dialect.feed_transaction
+        dialect = self._dialect
+        transaction, seq = _cursor(after, dialect.name)
+        key = dialect.feed_transaction
+        params: tuple[int, ...]
+        if key == "0":  # one writer at a time: the sequence is the commit order (its index)
+            where, params = "seq > ?", (seq,)
+        else:
+            where = f"({key} > ? OR ({key} = ? AND seq > ?)) AND {dialect.feed_visible}"
+            params = (transaction, transaction, seq)
         rows = self._run(
-            f"SELECT {key} AS feed_tx, seq, body FROM events"  # noqa: S608
-            f" WHERE ({key} > ? OR ({key} = ? AND seq > ?)) AND {self._dialect.feed_visible}"
-            " ORDER BY feed_tx, seq LIMIT ?",
-            (transaction, transaction, seq, limit),
+            f"SELECT {key} AS feed_tx, seq, body FROM events WHERE {where}"  # noqa: S608
+            f" ORDER BY {self._feed_order} LIMIT ?",
+            (*params, limit),
         ).fetchall()
         return [
-            FeedEvent(f"evt_{row[1]}", f"{row[0]}.{row[1]}", loads_event(row[2])) for row in rows
+            FeedEvent(f"evt_{row[1]}", f"{dialect.name}:{row[0]}.{row[1]}", loads_event(row[2]))
+            for row in rows
         ]
 
 
-def _cursor(after: str | None) -> tuple[int, int]:
-    """The (transaction, sequence) a position of the feed names."""
+_BIGINT = 2**63 - 1
+
+
+def _cursor(after: str | None, kind: str) -> tuple[int, int]:
+    """The (transaction, sequence) a position of this kind of store's feed names."""
     if after is None:
         return 0, 0
-    transaction, dot, seq = after.partition(".")
-    if not dot or not all(p.isascii() and p.isdigit() for p in (transaction, seq)):
+    prefix, colon, rest = after.partition(":")
+    transaction, dot, seq = rest.partition(".")
+    numbers = (transaction, seq)
+    if (
+        prefix != kind or not colon or not dot
+        or not all(n.isascii() and n.isdigit() and int(n) <= _BIGINT for n in numbers)
+    ):  # fmt: skip
         raise InvalidInput(f"{after!r} is not a position of this store's feed")
     return int(transaction), int(seq)

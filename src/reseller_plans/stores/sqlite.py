@@ -38,7 +38,14 @@ MIGRATIONS: tuple[str, ...] = (
     # 4: an index of the messages refused for good (the outbox's queries)
     schema_v4(),
     # 5: columns and indexes for the subscriptions' queries
-    schema_v5(lambda column, path: f"json_extract({column}, '$.{'.'.join(path)}')"),
+    schema_v5(
+        lambda column, path: f"json_extract({column}, '$.{'.'.join(path)}')",
+        # strftime reads the offset and writes UTC; the fraction, whole seconds apart, is kept
+        lambda x: (
+            f"strftime('%Y-%m-%dT%H:%M:%S', {x}) || '.' || CASE WHEN substr({x}, 20, 1)"
+            f" = '.' THEN substr({x}, 21, 6) ELSE '000000' END || '+00:00'"
+        ),
+    ),
     # 6: the feed's order (nothing to do in SQLite: one writer at a time)
     schema_v6(postgres=False),
 )
@@ -49,6 +56,7 @@ SQLITE = Dialect(
     marker="?",
     insertion_order="rowid",
     is_integrity_error=lambda exc: isinstance(exc, sqlite3.IntegrityError),
+    name="sqlite",
 )
 
 
