@@ -20,15 +20,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import os
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
-import psycopg
 import pytest
 
 from reseller_plans import Actor, LeaseSettings, Plan, ResellerPlans, SubscriptionBusy, Timing
@@ -36,11 +33,9 @@ from reseller_plans.domain import saga
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.ports import EmailMessage, Lease, Mailer, OutboxEntry, Store, UnitOfWork
 from reseller_plans.stores.memory import InMemoryStore
-from reseller_plans.stores.postgres import PostgresStore
-from reseller_plans.stores.sqlite import SQLiteStore
 from service_world import World, make_world
+from store_kinds import kinds, store_of
 
-DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
 OWN = Actor.distributor("D-100")
 LEASES = LeaseSettings(
     lease=dt.timedelta(minutes=5),
@@ -411,19 +406,12 @@ def _crash_and_resume(name: str, point: str, number: int, world: World) -> None:
     assert all(n <= 2 for n in messages.values())
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=kinds("sqlite", "postgres"))
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
     """Opens the store of one test, again for each process: a SQLite file, or a fresh
     PostgreSQL schema (dropped afterwards)."""
-    if request.param == "sqlite":
-        yield lambda: SQLiteStore(tmp_path / "plans.sqlite3")
-        return
-    if not DSN:
-        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
-    schema = f"test_{uuid.uuid4().hex[:10]}"
-    yield lambda: PostgresStore(DSN, schema=schema)
-    with psycopg.connect(DSN, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with store_of(request.param, tmp_path) as make:
+        yield make
 
 
 @pytest.mark.parametrize(("name", "point", "number"), CASES)

@@ -21,29 +21,18 @@ from reseller_plans.domain.feed import PAYLOAD_VERSION, event_type
 from reseller_plans.ports import Store
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.postgres import PostgresStore
-from reseller_plans.stores.sqlite import SQLiteStore
 from reseller_plans.testing.packed_store import PackedStore
 from service_world import World, make_world
+from store_kinds import kinds, store_of
 
 DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=kinds("memory", "sqlite", "postgres"))
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    if request.param == "memory":
-        shared = InMemoryStore()
-        yield lambda: shared
-        return
-    if request.param == "sqlite":
-        yield lambda: SQLiteStore(tmp_path / "plans.sqlite3")
-        return
-    if not DSN:
-        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
-    schema = f"test_{uuid.uuid4().hex[:10]}"
-    yield lambda: PostgresStore(DSN, schema=schema)
-    with psycopg.connect(DSN, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with store_of(request.param, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture

@@ -8,12 +8,9 @@ the outbox while its messages change."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from reseller_plans import Actor, Forbidden, InvalidInput, NotFound, Plan
@@ -21,32 +18,14 @@ from reseller_plans.bulk import BulkUpgrade, UpgradeRow
 from reseller_plans.domain.events import MessageFailed, MessageResent
 from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.ports import OutboxEntry, Store
-from reseller_plans.stores.memory import InMemoryStore
-from reseller_plans.stores.postgres import PostgresStore
-from reseller_plans.stores.sqlite import SQLiteStore
-from reseller_plans.testing.packed_store import PackedStore
 from service_world import World, make_world
+from store_kinds import kinds, store_of
 
-DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
 
-
-@pytest.fixture(
-    params=["memory", "packed", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(params=kinds("memory", "packed", "sqlite", "postgres"))
 def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    if request.param in ("memory", "packed"):
-        shared = InMemoryStore() if request.param == "memory" else PackedStore()
-        yield lambda: shared
-        return
-    if request.param == "sqlite":
-        yield lambda: SQLiteStore(tmp_path / "plans.sqlite3")
-        return
-    if not DSN:
-        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
-    schema = f"test_{uuid.uuid4().hex[:10]}"
-    yield lambda: PostgresStore(DSN, schema=schema)
-    with psycopg.connect(DSN, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with store_of(request.param, tmp_path) as make:
+        yield make
 
 
 @pytest.fixture
