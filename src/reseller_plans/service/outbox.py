@@ -29,7 +29,7 @@ from reseller_plans.domain.errors import (
     TransientBackendError,
 )
 from reseller_plans.domain.events import MessageFailed, MessageResent
-from reseller_plans.domain.messages import MessageKind
+from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import Clock, EmailMessage, Mailer, OutboxEntry, Store
 from reseller_plans.service.access import authorize_subscription
@@ -104,7 +104,8 @@ class OutboxSender:
     def send_of(self, subscription_id: str) -> None:
         """Send the subscription's waiting messages (sending never changes the subscription)."""
         with self.store.unit_of_work() as uow:
-            entries = [e for e in uow.outbox_of(subscription_id) if _waiting(e)]
+            entries = uow.outbox_of(subscription_id)
+        entries = [e for e in entries if e.status is MessageStatus.WAITING]
         for entry in entries:
             self.send(entry)
 
@@ -217,7 +218,3 @@ class OutboxSender:
         self._deliver(claimed)
         with self.store.unit_of_work() as uow:
             return uow.get_outbox(message_id) or claimed
-
-
-def _waiting(entry: OutboxEntry) -> bool:
-    return entry.sent_at is None and not entry.failed_permanently

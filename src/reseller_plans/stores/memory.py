@@ -42,7 +42,7 @@ _DELETED = object()
 
 
 def _is_unsent(entry: OutboxEntry) -> bool:
-    return entry.sent_at is None and not entry.failed_permanently
+    return entry.status is MessageStatus.WAITING
 
 
 def _queued(entry: OutboxEntry) -> tuple[dt.datetime, str]:

@@ -41,7 +41,7 @@ _queued = attrgetter("created_at", "id")
 
 def is_unsent(entry: OutboxEntry) -> bool:
     """Whether the outbox entry still waits to be sent."""
-    return entry.sent_at is None and not entry.failed_permanently
+    return entry.status is MessageStatus.WAITING
 
 
 class PackedUnitOfWork(Coordinated):
