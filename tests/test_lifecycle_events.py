@@ -9,11 +9,17 @@ import attrs
 import pytest
 
 from reseller_plans.domain import events
+from reseller_plans.domain.audit import Audit
 from reseller_plans.domain.plans import Plan
 
 AT = dt.datetime(2025, 1, 15, 9, 30, tzinfo=dt.UTC)
-_SAMPLES: dict[type, object] = {dt.datetime: AT, Plan: Plan.STANDARD, bool: True, str: "x"}
-_BY_NAME = {"dt.datetime": dt.datetime, "Plan": Plan, "bool": bool, "str": str}
+AUDIT = Audit("distributor:100", "req-1", "key-1", "asked by phone")
+_SAMPLES: dict[type, object] = {
+    dt.datetime: AT, Plan: Plan.STANDARD, bool: True, str: "x", Audit: AUDIT,
+}  # fmt: skip
+_BY_NAME = {
+    "dt.datetime": dt.datetime, "Plan": Plan, "bool": bool, "str": str, "Audit | None": Audit,
+}  # fmt: skip
 
 
 def _sample(cls: type[events.Event]) -> events.Event:
@@ -30,7 +36,24 @@ def test_every_event_survives_a_json_round_trip(cls: type[events.Event]) -> None
     event = _sample(cls)
     stored = json.loads(json.dumps(events.event_to_dict(event)))
     assert stored["type"] == cls.__name__ == event.name
-    assert events.event_from_dict(stored) == event
+    back = events.event_from_dict(stored)
+    assert back == event
+    assert back.audit == AUDIT
+
+
+def test_the_audit_is_an_envelope_equality_ignores() -> None:
+    plain = events.Suspended("SUB-1", AT, "non-payment")
+    audited = attrs.evolve(plain, audit=AUDIT)
+    assert plain == audited
+    assert hash(plain) == hash(audited)
+    assert "audit" not in events.event_to_dict(plain)
+    assert events.event_to_dict(audited)["audit"] == {
+        "actor": "distributor:100",
+        "correlation_id": "req-1",
+        "idempotency_key": "key-1",
+        "reason": "asked by phone",
+    }
+    assert events.event_from_dict(events.event_to_dict(plain)).audit is None
 
 
 def test_every_event_class_is_registered_for_storage() -> None:

@@ -1,7 +1,7 @@
-"""A store made by an earlier schema (version 1, 2 or 3) is upgraded in place to the latest
-(version 6: leases, claims, reconciliation requests, the failed messages' index, the
-subscriptions' query columns, the feed's order) when it is
-opened, keeps what it held, and works: SQLite files and PostgreSQL."""
+"""A store made by an earlier schema is upgraded in place to the latest (leases, claims,
+reconciliation requests, the failed messages' index, the subscriptions' query columns, the
+feed's order, the audit trail) when it is opened, keeps what it held, and works: SQLite files
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from reseller_plans.domain.events import Activated
+from reseller_plans.domain.audit import Audit
+from reseller_plans.domain.events import Activated, MessageResent, Suspended
 from reseller_plans.domain.filters import SubscriptionQuery
 from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.domain.plans import Plan
@@ -33,8 +34,12 @@ DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
 MINUTE = dt.timedelta(minutes=1)
 
 
+LATEST = len(sqlite_module.MIGRATIONS)
+assert len(pg_module.MIGRATIONS) == LATEST
+
+
 def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
-    assert store.schema_version == 6
+    assert store.schema_version == LATEST
     with store.unit_of_work() as uow:
         kept = uow.get("s1")
         assert kept is not None
@@ -74,6 +79,13 @@ def _check_upgraded(store: SQLiteStore | PostgresStore) -> None:
     with store.unit_of_work() as uow:
         feed = uow.events_after(None, 10)
     assert [e.event.at for e in feed][-1] == T0 + MINUTE  # after the old ones
+    with store.unit_of_work() as uow:  # version 7: the audit trail, migrated
+        history = uow.history("s1")
+    assert [e.name for e in history] == ["Activated", "Suspended", "MessageResent", "Activated"]
+    assert history[0].audit == Audit.unrecorded()
+    assert history[1].audit == Audit("unrecorded", reason="non-payment")
+    assert history[2].audit == Audit("distributor:D 100")  # its actor, in the audit's form
+    assert history[3].audit is None  # written without one by this test, after the migration
 
 
 def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> None:
@@ -87,6 +99,14 @@ def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> N
         f"INSERT INTO events (subscription_id, body) VALUES ({marker}, {marker})",  # noqa: S608
         ("s1", dumps_event(Activated("s1", T0, Plan.STANDARD))),
     )
+    for event in (
+        Suspended("s1", T0, "non-payment"),
+        MessageResent("s1", T0, "m1", "welcome", "distributor D 100"),
+    ):
+        run(
+            f"INSERT INTO events (subscription_id, body) VALUES ({marker}, {marker})",  # noqa: S608
+            ("s1", dumps_event(event)),
+        )
     east = dt.timezone(dt.timedelta(hours=2))  # a host clock not in UTC, with a fraction
     late = (T0 + dt.timedelta(milliseconds=500)).astimezone(east)
     run(
@@ -103,7 +123,7 @@ def _v1_rows(run: Callable[[str, tuple[object, ...]], object], marker: str) -> N
     )
 
 
-@pytest.mark.parametrize("version", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("version", range(1, LATEST))
 def test_an_older_sqlite_file_is_upgraded_in_place(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as db:  # as that version of the library made it
@@ -120,7 +140,7 @@ def test_an_older_sqlite_file_is_upgraded_in_place(tmp_path: Path, version: int)
     finally:
         store.close()
     reopened = SQLiteStore(path)  # and opening it again migrates nothing more
-    assert reopened.schema_version == 6
+    assert reopened.schema_version == LATEST
     reopened.close()
 
 

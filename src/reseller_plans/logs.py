@@ -25,6 +25,8 @@ import threading
 from collections.abc import Mapping
 from typing import Final, overload
 
+from reseller_plans.correlation import current_correlation_id
+
 __all__ = [
     "LOGGER_NAME",
     "REDACTED",
@@ -134,11 +136,15 @@ class RedactingFilter(logging.Filter):
     """A logging filter that renders each record's message and scrubs it with :func:`redact`.
 
     The message is formatted once (``msg % args``), scrubbed, and stored back with no args; an
-    attached exception is rendered and scrubbed into ``exc_text`` as well. It never drops a
-    record.
+    attached exception is rendered and scrubbed into ``exc_text`` as well. The record gains
+    ``correlation_id``: the correlation id of the command it was logged in
+    (``reseller_plans.correlate``), or None; a format string can show it as
+    ``%(correlation_id)s``. It never drops a record.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "correlation_id", None) is None:
+            record.correlation_id = current_correlation_id()
         try:
             message = record.getMessage()
         except (TypeError, ValueError):  # a malformed call: keep the raw template, scrubbed

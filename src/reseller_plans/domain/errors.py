@@ -19,7 +19,8 @@ Catch at exactly the level you mean::
         │   └── OutcomeUnknown             a write was sent, its answer unreadable: maybe done
         └── PermanentBackendError          retrying will not help (most 4xx, 5xx SMTP replies)
 
-Every error renders a message a person can act on. ``BackendError`` carries the HTTP status,
+Every error renders a message a person can act on, and one raised out of a command carries its
+correlation id (``.correlation_id``). ``BackendError`` carries the HTTP status,
 the backend's request id and a short, redacted excerpt of the response where there was one.
 """
 
@@ -60,7 +61,16 @@ def _rebuild(
 
 
 class ResellerPlansError(Exception):
-    """The root of every error this library raises on purpose."""
+    """The root of every error this library raises on purpose.
+
+    Attributes:
+        correlation_id: the correlation id of the command it was raised out of (the host's,
+            from ``reseller_plans.correlate``, or the one minted for the call); None for an
+            error raised outside a command (an adapter called directly, bad arguments refused
+            before the command began).
+    """
+
+    correlation_id: str | None = None
 
     def __reduce__(self) -> tuple[object, ...]:
         # Errors carry keyword-only attributes; rebuild them from their state so they copy and

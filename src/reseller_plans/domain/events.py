@@ -3,6 +3,11 @@
 Events are values recorded by the aggregate's transitions; the service appends them to the
 subscription's history in the store and reacts to some of them (the outbox). ``EVENT_TYPES`` maps
 each class name to its class, for storage.
+
+Each recorded event also carries its audit (``Event.audit``, :mod:`reseller_plans.domain.audit`):
+who caused it and in answer to which request. The service stamps it as it records the event; it
+is an envelope around the event, not part of what happened, so two events that differ only in
+their audit are equal.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import datetime as dt
 
 import attrs
 
+from reseller_plans.domain.audit import Audit
 from reseller_plans.domain.plans import Plan
 
 __all__ = [
@@ -46,10 +52,15 @@ __all__ = [
 
 @attrs.frozen
 class Event:
-    """Something that happened to subscription ``subscription_id`` at ``at``."""
+    """Something that happened to subscription ``subscription_id`` at ``at``.
+
+    ``audit`` (keyword only) is who caused it and in answer to what: None until the service
+    records the event (every stored event has one). It takes no part in equality.
+    """
 
     subscription_id: str
     at: dt.datetime
+    audit: Audit | None = attrs.field(default=None, kw_only=True, eq=False)
 
     @property
     def name(self) -> str:
@@ -249,7 +260,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 
 def event_to_dict(event: Event) -> dict[str, object]:
-    """A JSON-ready dict of the event (``type`` names the class)."""
+    """A JSON-ready dict of the event (``type`` names the class; ``audit``, when it has one, is
+    :meth:`Audit.to_dict`)."""
     data: dict[str, object] = {"type": event.name}
     for field in attrs.fields(type(event)):
         value = getattr(event, field.name)
@@ -257,6 +269,10 @@ def event_to_dict(event: Event) -> dict[str, object]:
             value = value.isoformat()
         elif isinstance(value, Plan):
             value = value.value
+        elif isinstance(value, Audit):
+            value = value.to_dict()
+        elif field.name == "audit":
+            continue
         data[field.name] = value
     return data
 
@@ -266,6 +282,10 @@ def event_from_dict(data: dict[str, object]) -> Event:
     cls = EVENT_TYPES[str(data["type"])]
     kwargs: dict[str, object] = {}
     for field in attrs.fields(cls):
+        if field.name == "audit":
+            audit = data.get("audit")
+            kwargs["audit"] = None if audit is None else Audit.from_dict(audit)
+            continue
         value = data[field.name]
         if field.type in ("dt.datetime", dt.datetime):
             value = dt.datetime.fromisoformat(str(value))

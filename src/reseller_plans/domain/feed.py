@@ -13,6 +13,7 @@ import re
 
 import attrs
 
+from reseller_plans.domain.audit import Audit
 from reseller_plans.domain.events import Event, event_to_dict
 
 __all__ = ["PAYLOAD_VERSION", "EventPage", "FeedEvent", "event_type"]
@@ -50,10 +51,13 @@ class FeedEvent:
 
     def payload(self) -> dict[str, object]:
         """The versioned JSON-ready payload: ``id``, ``type``, ``version``, ``occurred_at``,
-        ``subscription_id`` and ``data`` (the event's own fields)."""
+        ``subscription_id``, ``data`` (the event's own fields) and ``audit`` (who caused it:
+        ``actor``, ``correlation_id``, ``idempotency_key``, ``reason``; ``actor`` is
+        ``"unrecorded"`` for an event older than the audit trail)."""
         data = event_to_dict(self.event)
-        for name in ("type", "subscription_id", "at"):
+        for name in ("type", "subscription_id", "at", "audit"):
             data.pop(name, None)
+        audit = self.event.audit or Audit.unrecorded()
         return {
             "id": self.id,
             "type": self.type,
@@ -61,6 +65,7 @@ class FeedEvent:
             "occurred_at": self.event.at.isoformat(),
             "subscription_id": self.event.subscription_id,
             "data": data,
+            "audit": audit.to_dict(),
         }
 
 

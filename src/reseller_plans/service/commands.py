@@ -21,6 +21,7 @@ from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import Clock, IdempotencyRecord
 from reseller_plans.service.access import KeyScope, Request, authorize_subscription, replayed
+from reseller_plans.service.auditing import acting, stamp
 from reseller_plans.service.decisions import (
     UNDER_WAY,
     Commit,
@@ -91,6 +92,17 @@ class Commands:
         account: ResellerAccount | None = None,
     ) -> EligibilityReport:
         """The eligibility report of ``ResellerPlans.check`` (the actor is authorized)."""
+        with acting(actor):
+            return self._check(account_id, plan, actor, alias, account)
+
+    def _check(
+        self,
+        account_id: str,
+        plan: Plan,
+        actor: Actor,
+        alias: str | None,
+        account: ResellerAccount | None,
+    ) -> EligibilityReport:
         reads = self.driver.reads()
         reads.seed(account)
         account = reads.account(account_id)
@@ -117,7 +129,11 @@ class Commands:
         raise RuntimeError("a planner asked for the same fact twice")  # pragma: no cover
 
     def upgrade(
-        self, upgrade: UpgradeRequest, key: str | None, new_id: Callable[[], str]
+        self,
+        upgrade: UpgradeRequest,
+        key: str | None,
+        new_id: Callable[[], str],
+        reason: str | None = None,
     ) -> Subscription:
         """Run an upgrade (its input parsed, the actor authorized on the account), waiting a
         bounded time while another driver holds the account's subscription.
@@ -125,7 +141,8 @@ class Commands:
         Raises:
             SubscriptionBusy: it was still held when the wait ended.
         """
-        return self.driver.ownership.waiting(lambda: self._upgrade(upgrade, key, new_id))
+        with acting(upgrade.actor, key=key, reason=reason):
+            return self.driver.ownership.waiting(lambda: self._upgrade(upgrade, key, new_id))
 
     def _upgrade(
         self, upgrade: UpgradeRequest, key: str | None, new_id: Callable[[], str]
@@ -178,16 +195,17 @@ class Commands:
         Raises:
             SubscriptionBusy: it was still held when the wait ended.
         """
-        return self.driver.ownership.waiting(
-            lambda: self._on_subscription(
-                command.subscription_id,
-                command.actor,
-                command.key,
-                command.request,
-                command.planner,
-                command.distributor_only,
+        with acting(command.actor, key=command.key, reason=command.reason):
+            return self.driver.ownership.waiting(
+                lambda: self._on_subscription(
+                    command.subscription_id,
+                    command.actor,
+                    command.key,
+                    command.request,
+                    command.planner,
+                    command.distributor_only,
+                )
             )
-        )
 
     def _on_subscription(
         self,
@@ -242,9 +260,9 @@ class Commands:
             if commit.expected_version is None:
                 if uow.live_subscription_of(sub.account_id) is not None:
                     raise IllegalTransition("pending", "upgrade", UNDER_WAY)
-                uow.add(sub, commit.events)
+                uow.add(sub, stamp(commit.events))
             else:
-                uow.save(sub, commit.events, expected_version=commit.expected_version)
+                uow.save(sub, stamp(commit.events), expected_version=commit.expected_version)
             if key is not None:
                 scope = KeyScope(actor).value
                 uow.put_idempotency(IdempotencyRecord(scope, key, request.fingerprint, sub.id, now))

@@ -33,6 +33,7 @@ from reseller_plans.domain.saga import Outcome, SagaStep
 from reseller_plans.domain.subscription import StepAction, Subscription
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import BSS, AliasHold, Clock, Lease, Store, Storefront, UnitOfWork
+from reseller_plans.service.auditing import stamp
 from reseller_plans.service.leases import LeaseLost, Ownership
 from reseller_plans.service.messages import (
     Draft,
@@ -275,7 +276,7 @@ class SagaDriver:
         try:
             with self.store.unit_of_work() as uow:
                 held.lease = self.ownership.renew_in(uow, held.lease)
-                uow.save(effects.subscription, effects.events, expected_version=sub.version)
+                uow.save(effects.subscription, stamp(effects.events), expected_version=sub.version)
                 for entry in entries:
                     uow.add_outbox(entry)
                 apply_holds(uow, effects)

@@ -200,6 +200,7 @@ class ResellerPlans(ReadMethods):
         auto_renew: bool = True,
         channel: Channel | str | None = None,
         platform_subscription_id: str | None = None,
+        reason: str | None = None,
     ) -> Subscription:
         """Upgrade a reseller from Basic to Free or Standard (or Free to Standard).
 
@@ -218,6 +219,7 @@ class ResellerPlans(ReadMethods):
             channel: where it comes from (default: ``BSS`` for a distributor, ``STOREFRONT``
                 for a reseller); ``PLATFORM``: the platform executed the order, none is placed.
             platform_subscription_id: the platform's id of the subscription, when known.
+            reason: why, for the audit trail of its events (at most 500 characters).
 
         Returns:
             The subscription: ``ACTIVE`` when provisioning completed, ``FAILED`` (with
@@ -235,12 +237,13 @@ class ResellerPlans(ReadMethods):
             BackendError: the BSS or Storefront could not be read.
         """
         key = inputs.optional_identifier(idempotency_key, "idempotency_key")
+        why = inputs.reason(reason)
         upgrade = inputs.upgrade_request(
             account_id, plan, actor, billing_cycle, auto_renew, channel, platform_subscription_id
         )
         upgrade = attrs.evolve(upgrade, alias=inputs.parse_alias(alias))
         authorize_account(upgrade.actor, upgrade.account_id)
-        return self._commands.upgrade(upgrade, key, self._new_id)
+        return self._commands.upgrade(upgrade, key, self._new_id, why)
 
     def change_plan(
         self,
@@ -251,6 +254,7 @@ class ResellerPlans(ReadMethods):
         timing: Timing | str | None = None,
         idempotency_key: str | None = None,
         platform_initiated: bool = False,
+        reason: str | None = None,
     ) -> Subscription:
         """Move the subscription between Free and Standard.
 
@@ -262,6 +266,7 @@ class ResellerPlans(ReadMethods):
                 Standard → Free at the end of the term).
             idempotency_key: repeat-safe key of this request.
             platform_initiated: the platform itself made the change (service manager).
+            reason: why, for the audit trail of its events.
 
         Returns:
             The subscription, on its new plan, or with the change scheduled.
@@ -276,7 +281,7 @@ class ResellerPlans(ReadMethods):
         """
         return self._commands.on_subscription(
             requests.change_plan(
-                subscription_id, plan, actor, timing, idempotency_key, platform_initiated
+                subscription_id, plan, actor, timing, idempotency_key, platform_initiated, reason
             )
         )
 
@@ -288,12 +293,14 @@ class ResellerPlans(ReadMethods):
         timing: Timing | str = Timing.IMMEDIATE,
         idempotency_key: str | None = None,
         platform_initiated: bool = False,
+        reason: str | None = None,
     ) -> Subscription:
         """Cancel the subscription: the reseller goes back to Basic.
 
         Immediately (storefront and license removed first, the platform's subscription last,
         unless ``platform_initiated``), or at the end of the term (``withdraw_change`` until
-        then). The alias stays reserved to the reseller for ``alias_hold``.
+        then). The alias stays reserved to the reseller for ``alias_hold``. ``reason`` is
+        recorded in the audit trail of its events.
 
         Raises:
             Forbidden: the actor may not act on the subscription.
@@ -303,18 +310,25 @@ class ResellerPlans(ReadMethods):
             IdempotencyConflict: the key was used with other arguments.
         """
         return self._commands.on_subscription(
-            requests.cancel(subscription_id, actor, timing, idempotency_key, platform_initiated)
+            requests.cancel(
+                subscription_id, actor, timing, idempotency_key, platform_initiated, reason
+            )
         )
 
-    def withdraw_change(self, subscription_id: str, *, actor: Actor) -> Subscription:
-        """Withdraw the scheduled plan change or cancellation before it applies.
+    def withdraw_change(
+        self, subscription_id: str, *, actor: Actor, reason: str | None = None
+    ) -> Subscription:
+        """Withdraw the scheduled plan change or cancellation before it applies (``reason``
+        goes to the audit trail).
 
         Raises:
             Forbidden: the actor may not act on the subscription.
             NotFound: no such subscription.
             IllegalTransition: nothing is scheduled.
         """
-        return self._commands.on_subscription(requests.withdraw_change(subscription_id, actor))
+        return self._commands.on_subscription(
+            requests.withdraw_change(subscription_id, actor, reason)
+        )
 
     def suspend(
         self,
@@ -326,6 +340,7 @@ class ResellerPlans(ReadMethods):
         platform_initiated: bool = False,
     ) -> Subscription:
         """Suspend the subscription (a distributor action, for example for non-payment).
+        ``reason`` is recorded on the ``Suspended`` event and in the audit trail.
 
         Raises:
             Forbidden: a reseller, or another distributor.
@@ -343,8 +358,10 @@ class ResellerPlans(ReadMethods):
         actor: Actor,
         idempotency_key: str | None = None,
         platform_initiated: bool = False,
+        reason: str | None = None,
     ) -> Subscription:
-        """Resume a suspended subscription (a distributor action).
+        """Resume a suspended subscription (a distributor action; ``reason`` goes to the
+        audit trail).
 
         Raises:
             Forbidden: a reseller, or another distributor.
@@ -352,18 +369,21 @@ class ResellerPlans(ReadMethods):
             IllegalTransition: not allowed in its state.
         """
         return self._commands.on_subscription(
-            requests.resume(subscription_id, actor, idempotency_key, platform_initiated)
+            requests.resume(subscription_id, actor, idempotency_key, platform_initiated, reason)
         )
 
-    def retry(self, subscription_id: str, *, actor: Actor) -> Subscription:
-        """Retry the failed provisioning of the subscription (a distributor action).
+    def retry(
+        self, subscription_id: str, *, actor: Actor, reason: str | None = None
+    ) -> Subscription:
+        """Retry the failed provisioning of the subscription (a distributor action). Its
+        attempts start over; who asked (and ``reason``) is the audit of ``ProvisioningRetried``.
 
         Raises:
             Forbidden: a reseller, or another distributor.
             NotFound: no such subscription.
             IllegalTransition: its provisioning has not failed.
         """
-        return self._commands.on_subscription(requests.retry(subscription_id, actor))
+        return self._commands.on_subscription(requests.retry(subscription_id, actor, reason))
 
     def run_due(self, now: dt.datetime | None = None) -> DueReport:
         """Do everything that is due at ``now`` (default: the clock's now).

@@ -44,12 +44,14 @@ __all__ = [
     "instant",
     "optional_identifier",
     "parse_plan",
+    "reason",
     "text",
     "parse_timing",
     "upgrade_request",
 ]
 
 E = TypeVar("E", bound=enum.Enum)
+_MAX_REASON = 500
 
 
 def parse_actor(value: object) -> Actor:
@@ -94,6 +96,21 @@ def text(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be text (str), not {type(value).__name__} {value!r}")
     return storable_text(value, what)
+
+
+def reason(value: object) -> str | None:
+    """The reason given for the audit trail: text of at most 500 characters, or None (empty
+    text is none).
+
+    Raises:
+        InvalidInput: not text, or too long.
+    """
+    if value is None:
+        return None
+    why = text(value, "reason")
+    if len(why) > _MAX_REASON:
+        raise InvalidInput(f"a reason is at most {_MAX_REASON} characters, not {len(why)}")
+    return why or None
 
 
 def flag(value: object, what: str) -> bool:

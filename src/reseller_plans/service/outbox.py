@@ -33,6 +33,7 @@ from reseller_plans.domain.messages import MessageKind, MessageStatus
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import Clock, EmailMessage, Mailer, OutboxEntry, Store
 from reseller_plans.service.access import authorize_subscription
+from reseller_plans.service.auditing import acting, stamp
 from reseller_plans.service.leases import Ownership
 
 __all__ = ["MessageRenderer", "OutboxSender", "OutboxTally", "RenderedMessage", "Sending"]
@@ -175,7 +176,7 @@ class OutboxSender:
         )  # fmt: skip
         with self.store.unit_of_work() as uow:
             uow.update_outbox(entry)
-            uow.record_events([event])
+            uow.record_events(stamp([event]))
 
     def resend(self, message_id: str, *, actor: Actor) -> OutboxEntry:
         """Send a message again, its attempts started over: one refused for good, or one
@@ -188,6 +189,10 @@ class OutboxSender:
             InvalidInput: it was sent already.
             ConcurrentUpdate: another sender is sending it now (retryable: nothing changed).
         """
+        with acting(actor):
+            return self._resend(message_id, actor)
+
+    def _resend(self, message_id: str, actor: Actor) -> OutboxEntry:
         now = self.clock.now()
         until = now + self.ownership.settings.outbox_claim
         with self.store.unit_of_work() as uow:
@@ -214,7 +219,7 @@ class OutboxSender:
             asked = MessageResent(
                 entry.subscription_id, now, entry.id, entry.kind.value, str(actor)
             )
-            uow.record_events([asked])
+            uow.record_events(stamp([asked]))
         self._deliver(claimed)
         with self.store.unit_of_work() as uow:
             return uow.get_outbox(message_id) or claimed

@@ -24,6 +24,7 @@ from reseller_plans.domain.evolve import evolve
 from reseller_plans.domain.subscription import Subscription
 from reseller_plans.logs import get_logger
 from reseller_plans.ports import Lease
+from reseller_plans.service.auditing import stamp
 from reseller_plans.service.driver import SagaDriver, load
 from reseller_plans.service.leases import LeaseLost
 from reseller_plans.service.reports import DueFailure, Repaired
@@ -120,7 +121,7 @@ class Reconciler:
                     done = ",".join(a.value for a in todo)
                     event = Reconciled(sub.id, now, sub.account_id, done, reason)
                     after = evolve(sub, version=sub.version + 1)
-                    uow.save(after, (event,), expected_version=sub.version)
+                    uow.save(after, stamp((event,)), expected_version=sub.version)
                     logger.warning("reconciled %s: %s (%s)", sub.account_id, done, reason)
             return Repaired(sub.id, sub.account_id, todo)
         finally:

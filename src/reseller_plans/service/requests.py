@@ -45,6 +45,7 @@ class SubscriptionCommand:
         request: what the key remembers.
         planner: the command's planner, its arguments bound.
         distributor_only: only the subscription's distributor may run it.
+        reason: the reason the caller gave, for the audit trail.
     """
 
     subscription_id: str
@@ -53,6 +54,7 @@ class SubscriptionCommand:
     request: Request
     planner: SubscriptionPlanner
     distributor_only: bool = False
+    reason: str | None = None
 
 
 def change_plan(
@@ -62,6 +64,7 @@ def change_plan(
     timing: object,
     key: object = None,
     platform_initiated: object = False,
+    reason: object = None,
 ) -> SubscriptionCommand:
     """``change_plan``'s arguments, parsed."""
     sid, who, key = inputs.command_arguments(subscription_id, actor, key)
@@ -73,9 +76,8 @@ def change_plan(
         timing=when,
         platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
     )
-    return SubscriptionCommand(
-        sid, who, key, Request.of("change_plan", sid, target.value, when), planner
-    )
+    request = Request.of("change_plan", sid, target.value, when)
+    return SubscriptionCommand(sid, who, key, request, planner, reason=inputs.reason(reason))
 
 
 def cancel(
@@ -84,6 +86,7 @@ def cancel(
     timing: object,
     key: object = None,
     platform_initiated: object = False,
+    reason: object = None,
 ) -> SubscriptionCommand:
     """``cancel``'s arguments, parsed."""
     sid, who, key = inputs.command_arguments(subscription_id, actor, key)
@@ -93,14 +96,18 @@ def cancel(
         timing=when,
         platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
     )
-    return SubscriptionCommand(sid, who, key, Request.of("cancel", sid, when.value), planner)
+    request = Request.of("cancel", sid, when.value)
+    return SubscriptionCommand(sid, who, key, request, planner, reason=inputs.reason(reason))
 
 
-def withdraw_change(subscription_id: object, actor: object) -> SubscriptionCommand:
+def withdraw_change(
+    subscription_id: object, actor: object, reason: object = None
+) -> SubscriptionCommand:
     """``withdraw_change``'s arguments, parsed."""
     sid, who, _ = inputs.command_arguments(subscription_id, actor, None)
+    request = Request.of("withdraw_change")
     return SubscriptionCommand(
-        sid, who, None, Request.of("withdraw_change"), planning.plan_withdraw
+        sid, who, None, request, planning.plan_withdraw, reason=inputs.reason(reason)
     )
 
 
@@ -117,11 +124,17 @@ def suspend(
         platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
     )
     request = Request.of(Trigger.SUSPEND.value, sid, why)
-    return SubscriptionCommand(sid, who, key, request, planner, distributor_only=True)
+    return SubscriptionCommand(
+        sid, who, key, request, planner, distributor_only=True, reason=why or None
+    )
 
 
 def resume(
-    subscription_id: object, actor: object, key: object, platform_initiated: object
+    subscription_id: object,
+    actor: object,
+    key: object,
+    platform_initiated: object,
+    reason: object = None,
 ) -> SubscriptionCommand:
     """``resume``'s arguments, parsed; a reseller is refused before anything is read."""
     sid, who, key = inputs.command_arguments(subscription_id, actor, key)
@@ -131,12 +144,20 @@ def resume(
         platform_initiated=inputs.flag(platform_initiated, "platform_initiated"),
     )
     request = Request.of(Trigger.RESUME.value, sid, "")
-    return SubscriptionCommand(sid, who, key, request, planner, distributor_only=True)
+    return SubscriptionCommand(
+        sid, who, key, request, planner, distributor_only=True, reason=inputs.reason(reason)
+    )
 
 
-def retry(subscription_id: object, actor: object) -> SubscriptionCommand:
+def retry(subscription_id: object, actor: object, reason: object = None) -> SubscriptionCommand:
     """``retry``'s arguments, parsed."""
     sid, who, _ = inputs.command_arguments(subscription_id, actor, None)
     return SubscriptionCommand(
-        sid, who, None, Request.of("retry"), planning.plan_retry, distributor_only=True
+        sid,
+        who,
+        None,
+        Request.of("retry"),
+        planning.plan_retry,
+        distributor_only=True,
+        reason=inputs.reason(reason),
     )

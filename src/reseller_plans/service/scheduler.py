@@ -29,6 +29,7 @@ from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.domain.schedule import DueWork, applicable_change, next_work
 from reseller_plans.domain.subscription import OperationKind, Subscription
 from reseller_plans.logs import get_logger
+from reseller_plans.service.auditing import acting, stamp
 from reseller_plans.service.driver import Held, SagaDriver
 from reseller_plans.service.reconciler import Reconciler
 from reseller_plans.service.reports import DueFailure, DueReport
@@ -51,7 +52,11 @@ class Scheduler:
         self.reconciler = Reconciler(driver)
 
     def run_due(self, now: dt.datetime) -> DueReport:
-        """Do everything that is due at ``now``."""
+        """Do everything that is due at ``now``, as the system (its events' audit)."""
+        with acting(None):
+            return self._run_due(now)
+
+    def _run_due(self, now: dt.datetime) -> DueReport:
         store = self.driver.store
         touched = renewals = busy = 0
         failures: list[DueFailure] = []
@@ -162,7 +167,7 @@ class Scheduler:
     def _save(self, before: Subscription, result: lifecycle.Result, held: Held) -> None:
         with self.driver.store.unit_of_work() as uow:
             held.lease = self.driver.ownership.renew_in(uow, held.lease)
-            uow.save(result.subscription, result.events, expected_version=before.version)
+            uow.save(result.subscription, stamp(result.events), expected_version=before.version)
 
     def _release_expired_aliases(self, now: dt.datetime) -> int:
         store, storefront = self.driver.store, self.driver.storefront

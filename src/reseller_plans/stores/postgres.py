@@ -22,6 +22,7 @@ from psycopg import sql
 
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.stores.schema import (
+    schema_audit,
     schema_v1,
     schema_v2,
     schema_v3,
@@ -57,6 +58,8 @@ MIGRATIONS: tuple[str, ...] = (
     ),
     # 6: the feed's order (nothing to do in SQLite: one writer at a time)
     schema_v6(postgres=True),
+    # 7: the audit trail: the events recorded before it get the audit of an unrecorded actor
+    schema_audit(postgres=True),
 )
 """Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
 

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["schema_v1", "schema_v2", "schema_v3", "schema_v4", "schema_v5", "schema_v6"]
+__all__ = [
+    "schema_audit",
+    "schema_v1",
+    "schema_v2",
+    "schema_v3",
+    "schema_v4",
+    "schema_v5",
+    "schema_v6",
+]
 
 JSONText = Callable[[str, tuple[str, ...]], str]
 """The SQL that reads the text at a path of a JSON document held in a column."""
@@ -164,3 +172,30 @@ def schema_v6(*, postgres: bool) -> str:
     ALTER TABLE events ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint);
     CREATE INDEX events_feed ON events (txid, seq)
     """
+
+
+def schema_audit(*, postgres: bool) -> str:
+    """The audit trail: every stored event recorded before it gets the audit of an unrecorded
+    actor (``Audit.unrecorded()``), except what its own fields tell: the actor who resent a
+    message (``MessageResent.actor``, ``"distributor 100"`` becoming ``"distributor:100"``)
+    and the reason of a suspension."""
+    if postgres:
+        kind, said, why = (f"(body::jsonb ->> '{n}')" for n in ("type", "actor", "reason"))
+        resender = f"regexp_replace({said}, ' ', ':')"
+        build, missing = "jsonb_build_object", "body::jsonb -> 'audit' IS NULL"
+    else:
+        kind, said, why = (f"json_extract(body, '$.{n}')" for n in ("type", "actor", "reason"))
+        space = f"instr({said}, ' ')"
+        resender = f"substr({said}, 1, {space} - 1) || ':' || substr({said}, {space} + 1)"
+        build, missing = "json_object", "json_extract(body, '$.audit') IS NULL"
+    actor = f"CASE WHEN {kind} = 'MessageResent' THEN {resender} ELSE 'unrecorded' END"
+    reason = f"CASE WHEN {kind} = 'Suspended' THEN NULLIF({why}, '') END"
+    audit = (
+        f"{build}('actor', {actor}, 'correlation_id', NULL, 'idempotency_key', NULL, "
+        f"'reason', {reason})"
+    )
+    if postgres:
+        assignment = f"body = (body::jsonb || jsonb_build_object('audit', {audit}))::text"
+    else:
+        assignment = f"body = json_set(body, '$.audit', {audit})"
+    return f"UPDATE events SET {assignment} WHERE {missing}"  # noqa: S608 - our own SQL

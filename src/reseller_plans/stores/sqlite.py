@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.stores.schema import (
+    schema_audit,
     schema_v1,
     schema_v2,
     schema_v3,
@@ -48,6 +49,8 @@ MIGRATIONS: tuple[str, ...] = (
     ),
     # 6: the feed's order (nothing to do in SQLite: one writer at a time)
     schema_v6(postgres=False),
+    # 7: the audit trail: the events recorded before it get the audit of an unrecorded actor
+    schema_audit(postgres=False),
 )
 """Forward migrations; the database's ``user_version`` says how many have run."""
 

@@ -61,6 +61,10 @@ class PackedStore:
     :meth:`next_due_after` (when is the next scheduled work), :meth:`events` (every event, in
     commit order), :meth:`subscriptions` (or :meth:`iter_subscriptions`), :meth:`census` and
     :meth:`alias_holds`; :meth:`add_listener` shows each commit's events as they happen.
+
+    It keeps each history packed, without the events' audit (``Event.audit`` reads None): a
+    simulation of thousands of resellers would keep one per event. Listeners still see each
+    event with its audit, as it is committed. The other stores keep it.
     """
 
     def __init__(self, *, keep_sent_context: bool = True, keep_event_log: bool = True) -> None:

@@ -13,7 +13,7 @@ The fields become plain values so:
 - an enum member (a plan, a status, a step, a message kind): its position in its class;
 - a datetime in UTC: seconds since 2000-01-01 (an ``int``), or seconds and microseconds (a pair);
   any other datetime pickled (naive, or in another zone, which stays that zone);
-- an event's class: its position in ``EVENT_TYPES``.
+- an event's class: its position in ``EVENT_TYPES``; its audit (``Event.audit``) is not kept.
 
 Each kind of record has a fixed layout (:func:`pack_subscription`, :func:`pack_events`,
 :func:`append_entry`), so a value needs no tag saying what it is. Positions are those of this
@@ -316,7 +316,8 @@ class _Layout:
 
 def _layout(code: int, cls: type[Event]) -> _Layout:
     hints = typing.get_type_hints(cls)
-    names = tuple(f.name for f in attrs.fields(cls))[1:]
+    # Not its audit: a simulation's millions of events would keep one each (PackedStore).
+    names = tuple(f.name for f in attrs.fields(cls) if f.name != "audit")[1:]
     pairs = [_converters(hints[name]) for name in names]
     return _Layout(cls, code, names, tuple(p[0] for p in pairs), tuple(p[1] for p in pairs))
 
