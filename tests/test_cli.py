@@ -235,3 +235,26 @@ def test_run_due_reports_failures_and_repairs_readably_and_as_json() -> None:
     assert "reconciled: 1" in lines[0]
     assert lines[1] == "failed: sub_1: KeyError: 'x' (again after 2026-01-15T09:05:00+00:00)"
     assert lines[2] == "repaired: account 3542 (sub_2): deactivate_storefront"
+
+
+def test_history_shows_who_caused_each_event_and_why(run: Invoke) -> None:
+    code, out, err = run(
+        "--json", "upgrade", "3542", "--plan", "standard", "--alias", "techsolutions",
+        "--key", "order-77",
+    )  # fmt: skip
+    assert code == 0, err
+    sub = json.loads(out)["rows"][0]["subscription"]
+    assert run("cancel", sub, "--reason", "the reseller left")[0] == 0
+    code, out, _ = run("--json", "history", sub)
+    events = json.loads(out)
+    audits = {e["type"]: e["audit"] for e in events}
+    assert audits["Activated"]["actor"].startswith("distributor:")
+    assert audits["Activated"]["idempotency_key"] == "order-77"
+    assert audits["Cancelled"]["reason"] == "the reseller left"
+    assert audits["Cancelled"]["correlation_id"].startswith("cor_")
+    assert audits["Cancelled"]["correlation_id"] != audits["Activated"]["correlation_id"]
+    code, out, _ = run("history", sub)
+    assert code == 0
+    assert "why the reseller left" in re.sub(r"\s+", " ", out)
+    assert "key order-77" in re.sub(r"\s+", " ", out)
+    assert "distributor:" in out

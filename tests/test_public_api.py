@@ -16,6 +16,7 @@ import reseller_plans
 PUBLIC_NAMES = [
     "Actor",
     "AliasTaken",
+    "Audit",
     "BackendError",
     "BillingCycle",
     "ChangePending",
@@ -63,6 +64,8 @@ PUBLIC_NAMES = [
     "TransientBackendError",
     "__version__",
     "check_eligibility",
+    "correlate",
+    "current_correlation_id",
     "plan_move",
 ]
 

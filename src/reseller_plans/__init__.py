@@ -6,6 +6,7 @@ otherwise. See ``docs/index.md``.
 
 import logging
 
+from reseller_plans.correlation import correlate, current_correlation_id
 from reseller_plans.domain import (
     Actor,
     AliasTaken,
@@ -37,6 +38,7 @@ from reseller_plans.domain import (
     check_eligibility,
     plan_move,
 )
+from reseller_plans.domain.audit import Audit
 from reseller_plans.domain.events import Event
 from reseller_plans.domain.feed import EventPage, FeedEvent
 from reseller_plans.domain.messages import MessageKind, MessageStatus
@@ -86,6 +88,11 @@ __all__ = [
     "Term",
     "Event",
     "EventPage",
+    "FeedEvent",
+    # who did what
+    "Audit",
+    "correlate",
+    "current_correlation_id",
     "MessageKind",
     "MessageStatus",
     # plans and moves
@@ -104,7 +111,6 @@ __all__ = [
     "EligibilityFailure",
     "EligibilityReport",
     "FailureCode",
-    "FeedEvent",
     "check_eligibility",
     # errors
     "ResellerPlansError",

@@ -21,6 +21,7 @@ from reseller_plans.cli.render import (
 )
 from reseller_plans.cli.session import EXIT_FAILED, EXIT_OK, Session, errors, fail
 from reseller_plans.domain.actors import Actor
+from reseller_plans.domain.audit import Audit
 from reseller_plans.domain.errors import NotFound
 from reseller_plans.domain.events import event_to_dict
 from reseller_plans.domain.plans import Plan, Timing
@@ -58,6 +59,11 @@ def check(session: Session, accounts: Sequence[str], plan: str, alias: str | Non
     sys.exit(EXIT_OK if ok else EXIT_FAILED)
 
 
+reason_option = click.option(
+    "--reason", default=None, help="Why, recorded in the audit trail (see `history`)."
+)
+
+
 def _act(session: Session, command: Callable[[ResellerPlans, Actor], Subscription]) -> Subscription:
     """Run a command on one subscription as the session's actor, then show what it left."""
     with errors(session):
@@ -71,17 +77,23 @@ def _act(session: Session, command: Callable[[ResellerPlans, Actor], Subscriptio
 @click.option("--plan", type=PLAN_CHOICE, required=True)
 @click.option("--now", is_flag=True, help="Take effect now.")
 @click.option("--at-term-end", is_flag=True, help="Take effect at the end of the term.")
+@reason_option
 @json_option
 @pass_session
 def change_plan(
-    session: Session, subscription: str, plan: str, now: bool, at_term_end: bool
+    session: Session,
+    subscription: str,
+    plan: str,
+    now: bool,
+    at_term_end: bool,
+    reason: str | None,
 ) -> None:
     """Move SUBSCRIPTION between Free and Standard (Standard → Free waits for the term end)."""
     if now and at_term_end:
         raise click.UsageError("--now and --at-term-end contradict each other: give one")
     timing = Timing.IMMEDIATE if now else Timing.END_OF_TERM if at_term_end else None
     _act(session, lambda plans, actor: plans.change_plan(
-        subscription, Plan.parse(plan), actor=actor, timing=timing,
+        subscription, Plan.parse(plan), actor=actor, timing=timing, reason=reason,
     ))  # fmt: skip
 
 
@@ -89,23 +101,31 @@ def change_plan(
 @click.argument("subscription")
 @click.option("--now", is_flag=True, help="Cancel now (the default).")
 @click.option("--at-term-end", is_flag=True, help="Cancel at the end of the term instead.")
+@reason_option
 @json_option
 @pass_session
-def cancel(session: Session, subscription: str, now: bool, at_term_end: bool) -> None:
+def cancel(
+    session: Session, subscription: str, now: bool, at_term_end: bool, reason: str | None
+) -> None:
     """Cancel SUBSCRIPTION: the reseller goes back to Basic."""
     if now and at_term_end:
         raise click.UsageError("--now and --at-term-end contradict each other: give one")
     timing = Timing.END_OF_TERM if at_term_end else Timing.IMMEDIATE
-    _act(session, lambda plans, actor: plans.cancel(subscription, actor=actor, timing=timing))
+    _act(session, lambda plans, actor: plans.cancel(
+        subscription, actor=actor, timing=timing, reason=reason,
+    ))  # fmt: skip
 
 
 @cli.command()
 @click.argument("subscription")
+@reason_option
 @json_option
 @pass_session
-def withdraw(session: Session, subscription: str) -> None:
+def withdraw(session: Session, subscription: str, reason: str | None) -> None:
     """Withdraw the scheduled plan change or cancellation of SUBSCRIPTION."""
-    _act(session, lambda plans, actor: plans.withdraw_change(subscription, actor=actor))
+    _act(session, lambda plans, actor: plans.withdraw_change(
+        subscription, actor=actor, reason=reason,
+    ))  # fmt: skip
 
 
 @cli.command()
@@ -120,20 +140,22 @@ def suspend(session: Session, subscription: str, reason: str) -> None:
 
 @cli.command()
 @click.argument("subscription")
+@reason_option
 @json_option
 @pass_session
-def resume(session: Session, subscription: str) -> None:
+def resume(session: Session, subscription: str, reason: str | None) -> None:
     """Resume a suspended SUBSCRIPTION."""
-    _act(session, lambda plans, actor: plans.resume(subscription, actor=actor))
+    _act(session, lambda plans, actor: plans.resume(subscription, actor=actor, reason=reason))
 
 
 @cli.command()
 @click.argument("subscription")
+@reason_option
 @json_option
 @pass_session
-def retry(session: Session, subscription: str) -> None:
+def retry(session: Session, subscription: str, reason: str | None) -> None:
     """Retry the failed provisioning of SUBSCRIPTION."""
-    sub = _act(session, lambda plans, actor: plans.retry(subscription, actor=actor))
+    sub = _act(session, lambda plans, actor: plans.retry(subscription, actor=actor, reason=reason))
     sys.exit(EXIT_OK if sub.sync_status.value == "synchronized" else EXIT_FAILED)
 
 
@@ -174,20 +196,27 @@ def status(session: Session, target: str) -> None:
 @json_option
 @pass_session
 def history(session: Session, subscription: str) -> None:
-    """Every event of SUBSCRIPTION, in order."""
+    """Every event of SUBSCRIPTION, in order, with who caused it (actor, reason, idempotency
+    key, correlation id)."""
     with errors(session):
         events = session.plans.history(subscription)
     if session.json_output:
         session.echo_json([event_to_dict(e) for e in events])
         return
-    table = Table("when (UTC)", "event", "details", box=box.SIMPLE_HEAD)
+    table = Table("when (UTC)", "event", "by", "details", box=box.SIMPLE_HEAD)
+    table.columns[0].no_wrap = table.columns[1].no_wrap = True
     for event in events:
+        audit = event.audit or Audit.unrecorded()
+        fields = event_to_dict(event)
+        for name in ("type", "subscription_id", "at", "audit"):
+            fields.pop(name, None)
+        if audit.reason is not None and fields.get("reason") != audit.reason:
+            fields["why"] = audit.reason
+        fields["key"], fields["correlation"] = audit.idempotency_key, audit.correlation_id
         details = ", ".join(
-            f"{k.replace('_', ' ')} {v}"
-            for k, v in event_to_dict(event).items()
-            if k not in ("type", "subscription_id", "at")
+            f"{k.replace('_', ' ')} {v}" for k, v in fields.items() if v is not None
         )
-        table.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", event.name, details)
+        table.add_row(f"{event.at:%Y-%m-%d %H:%M:%S}", event.name, audit.actor, details)
     session.out.print(table)
 
 

@@ -14,9 +14,9 @@ import re
 import attrs
 
 from reseller_plans.domain.audit import Audit
-from reseller_plans.domain.events import Event, event_to_dict
+from reseller_plans.domain.events import EVENT_TYPES, Event, event_to_dict
 
-__all__ = ["PAYLOAD_VERSION", "EventPage", "FeedEvent", "event_type"]
+__all__ = ["EVENT_TYPE_NAMES", "PAYLOAD_VERSION", "EventPage", "FeedEvent", "event_type"]
 
 PAYLOAD_VERSION = 1
 """The version of :meth:`FeedEvent.payload`. Adding a field keeps it; it goes up only when a
@@ -26,8 +26,17 @@ field changes meaning or goes away."""
 def event_type(event: Event) -> str:
     """The event's type as the feed and webhooks name it: ``Activated`` is
     ``"subscription.activated"``, ``MessageFailed`` is ``"subscription.message_failed"``."""
-    words = re.findall(r"[A-Z][a-z0-9]*", event.name)
+    return _type_of(event.name)
+
+
+def _type_of(class_name: str) -> str:
+    words = re.findall(r"[A-Z][a-z0-9]*", class_name)
     return "subscription." + "_".join(w.lower() for w in words)
+
+
+EVENT_TYPE_NAMES: frozenset[str] = frozenset(_type_of(name) for name in EVENT_TYPES)
+"""Every event type the feed, the callbacks and the webhooks name (``"subscription.activated"``
+and so on)."""
 
 
 @attrs.frozen

@@ -8,16 +8,22 @@ command's planner to ``Commands``. Queries and previews are delegated likewise.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import attrs
 
+from reseller_plans.correlation import correlate, current_correlation_id
+from reseller_plans.correlation import new_correlation_id as mint_correlation_id
 from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
+from reseller_plans.domain.errors import ResellerPlansError
+from reseller_plans.domain.events import Event
 from reseller_plans.domain.plans import Plan, Timing
 from reseller_plans.domain.subscription import (
     BillingCycle,
@@ -31,6 +37,7 @@ from reseller_plans.service.access import (
     authorize_account,
 )
 from reseller_plans.service.leases import LeaseSettings
+from reseller_plans.service.listeners import Listeners, RemoveListener
 from reseller_plans.service.outbox import MessageRenderer
 from reseller_plans.service.reading import ReadMethods
 from reseller_plans.service.reports import DueReport
@@ -38,9 +45,32 @@ from reseller_plans.service.wiring import wire
 
 __all__ = ["ResellerPlans"]
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 
 _FIXED = frozenset(("bss", "storefront", "mailer", "store", "clock", "templates", "preview"))
 _FIXED |= {"alias_hold", "retry_budget", "staff_email", "leases"}
+
+
+def _correlated(
+    method: Callable[Concatenate[ResellerPlans, _P], _R],
+) -> Callable[Concatenate[ResellerPlans, _P], _R]:
+    """The method under the caller's correlation id, or under a fresh one of the façade's
+    (``new_correlation_id``) when the caller is in no ``correlate()`` block; an error raised
+    out of it carries that id."""
+
+    def correlated(self: ResellerPlans, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with correlate(current_correlation_id() or self._new_correlation_id()) as cid:
+            try:
+                return method(self, *args, **kwargs)
+            except ResellerPlansError as exc:  # refused input too, before any command ran
+                if exc.correlation_id is None:
+                    exc.correlation_id = cid
+                raise
+
+    functools.update_wrapper(correlated, method)  # its name, docs and signature for help()
+    return correlated
 
 
 class ResellerPlans(ReadMethods):
@@ -65,6 +95,9 @@ class ResellerPlans(ReadMethods):
         leases: how long a driver call owns the subscription it drives, how long a command
             waits for a busy one, and the longest a step may take (``LeaseSettings()`` by
             default; see the workers guide).
+        new_correlation_id: makes the correlation id of a call made outside any
+            ``reseller_plans.correlate()`` block (``cor_`` and random hex by default; seeded in
+            simulations).
     """
 
     def __init__(
@@ -81,6 +114,7 @@ class ResellerPlans(ReadMethods):
         staff_email: str | None = None,
         new_id: Callable[[], str] | None = None,
         leases: LeaseSettings | None = None,
+        new_correlation_id: Callable[[], str] | None = None,
     ) -> None:
         self.bss, self.storefront, self.mailer, self.store = bss, storefront, mailer, store
         self.clock: Clock = clock or SystemClock()
@@ -88,11 +122,13 @@ class ResellerPlans(ReadMethods):
         self.alias_hold, self.retry_budget, self.staff_email = alias_hold, retry_budget, staff_email
         self.leases = leases or LeaseSettings()
         self._new_id = new_id or (lambda: "sub_" + uuid.uuid4().hex)
+        self._new_correlation_id = new_correlation_id or mint_correlation_id
         self._checked_clock = inputs.CheckedClock(self.clock)  # naive time refused when read
         self._parts = wire(self, self._checked_clock)
         self._commands = self._parts.commands
         self.preview = self._parts.previews
         """What a command would do now, with nothing written (``plans.preview.upgrade``)."""
+        self._listeners = Listeners(store)
         self._closed = False
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -136,6 +172,7 @@ class ResellerPlans(ReadMethods):
         an adapter with other code closes it itself and does not call this."""
         if not self._closed:
             self._closed = True
+            self._listeners.clear()
             self._parts.close(self.store, self.bss, self.storefront, self.mailer)
 
     def __enter__(self) -> ResellerPlans:
@@ -144,6 +181,21 @@ class ResellerPlans(ReadMethods):
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def add_listener(
+        self, callback: Callable[[Event], object], *, event_types: Iterable[str] | None = None
+    ) -> RemoveListener:
+        """Call ``callback(event)`` in this process after each commit, for each event it wrote
+        of the types named (``["subscription.activated"]``; every event when None), in order.
+        Returns the function that stops it. A callback that raises is logged and the command
+        stands; one process's callbacks see only its own commits (the feed sees all).
+
+        Raises:
+            InvalidInput: not a callable, an unknown or empty ``event_types``, or a store that
+                tells no listener of its commits.
+        """
+        return self._listeners.add(callback, event_types)
+
+    @_correlated
     def resend(self, message_id: str, *, actor: Actor) -> OutboxEntry:
         """Send a message refused for good (or still waiting) again, its attempts started
         over, and record who asked (``MessageResent``). Returns it after the attempt.
@@ -155,6 +207,7 @@ class ResellerPlans(ReadMethods):
         message_id = inputs.identifier(message_id, "message_id")
         return self._parts.outbox.resend(message_id, actor=inputs.parse_actor(actor))
 
+    @_correlated
     def check(
         self,
         account_id: str,
@@ -188,6 +241,7 @@ class ResellerPlans(ReadMethods):
         inputs.same_account(account, account_id)
         return self._commands.check(account_id, target, actor, alias, account)
 
+    @_correlated
     def upgrade(
         self,
         account_id: str,
@@ -245,6 +299,7 @@ class ResellerPlans(ReadMethods):
         authorize_account(upgrade.actor, upgrade.account_id)
         return self._commands.upgrade(upgrade, key, self._new_id, why)
 
+    @_correlated
     def change_plan(
         self,
         subscription_id: str,
@@ -285,6 +340,7 @@ class ResellerPlans(ReadMethods):
             )
         )
 
+    @_correlated
     def cancel(
         self,
         subscription_id: str,
@@ -315,6 +371,7 @@ class ResellerPlans(ReadMethods):
             )
         )
 
+    @_correlated
     def withdraw_change(
         self, subscription_id: str, *, actor: Actor, reason: str | None = None
     ) -> Subscription:
@@ -330,6 +387,7 @@ class ResellerPlans(ReadMethods):
             requests.withdraw_change(subscription_id, actor, reason)
         )
 
+    @_correlated
     def suspend(
         self,
         subscription_id: str,
@@ -351,6 +409,7 @@ class ResellerPlans(ReadMethods):
             requests.suspend(subscription_id, actor, reason, idempotency_key, platform_initiated)
         )
 
+    @_correlated
     def resume(
         self,
         subscription_id: str,
@@ -372,6 +431,7 @@ class ResellerPlans(ReadMethods):
             requests.resume(subscription_id, actor, idempotency_key, platform_initiated, reason)
         )
 
+    @_correlated
     def retry(
         self, subscription_id: str, *, actor: Actor, reason: str | None = None
     ) -> Subscription:
@@ -385,6 +445,7 @@ class ResellerPlans(ReadMethods):
         """
         return self._commands.on_subscription(requests.retry(subscription_id, actor, reason))
 
+    @_correlated
     def run_due(self, now: dt.datetime | None = None) -> DueReport:
         """Do everything that is due at ``now`` (default: the clock's now).
 

@@ -119,7 +119,8 @@ class Emails(list[EmailMessage]):
 
 @attrs.define
 class _Ids:
-    """Deterministic ids: ``sub_1``, ``sub_2``, ... (a counter survives restarts)."""
+    """Deterministic ids: ``sub_1``, ``sub_2``, ... (a counter survives restarts); the
+    correlation ids likewise, ``cor_1``, ``cor_2``, ..."""
 
     prefix: str
     counter: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
@@ -185,6 +186,7 @@ class Sandbox:
         self._alias_hold = alias_hold
         self._retry_budget = retry_budget
         self._new_id = _Ids("sub_")
+        self._new_correlation_id = _Ids("cor_")
         self._distributor_numbers = itertools.count(100)
         self._reseller_numbers = itertools.count(1)
         self.plans = self._build_plans()
@@ -209,6 +211,7 @@ class Sandbox:
             alias_hold=self._alias_hold,
             retry_budget=self._retry_budget,
             new_id=self._new_id,
+            new_correlation_id=self._new_correlation_id,
         )
 
     def restart(self) -> ResellerPlans:
