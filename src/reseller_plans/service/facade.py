@@ -36,11 +36,13 @@ from reseller_plans.service import inputs, requests
 from reseller_plans.service.access import (
     authorize_account,
 )
+from reseller_plans.service.deliveries import Notifier
 from reseller_plans.service.leases import LeaseSettings
 from reseller_plans.service.listeners import Listeners, RemoveListener
 from reseller_plans.service.outbox import MessageRenderer
 from reseller_plans.service.reading import ReadMethods
 from reseller_plans.service.reports import DueReport
+from reseller_plans.service.webhook_methods import WebhookMethods
 from reseller_plans.service.wiring import wire
 
 __all__ = ["ResellerPlans"]
@@ -50,7 +52,7 @@ _R = TypeVar("_R")
 
 
 _FIXED = frozenset(("bss", "storefront", "mailer", "store", "clock", "templates", "preview"))
-_FIXED |= {"alias_hold", "retry_budget", "staff_email", "leases"}
+_FIXED |= {"alias_hold", "retry_budget", "staff_email", "leases", "webhooks"}
 
 
 def _correlated(
@@ -73,7 +75,7 @@ def _correlated(
     return correlated
 
 
-class ResellerPlans(ReadMethods):
+class ResellerPlans(ReadMethods, WebhookMethods):
     """Reseller plans, embedded: the commands, the queries and the due work.
 
     A command authorizes the actor before any write, changes nothing when it refuses, honours
@@ -98,6 +100,9 @@ class ResellerPlans(ReadMethods):
         new_correlation_id: makes the correlation id of a call made outside any
             ``reseller_plans.correlate()`` block (``cor_`` and random hex by default; seeded in
             simulations).
+        webhooks: delivers the store's feed to the host's endpoints from ``run_due``
+            (``reseller_plans.webhooks.WebhookNotifier``; none by default). The store must
+            keep deliveries (``SQLiteStore``, ``PostgresStore``, ``InMemoryStore``).
     """
 
     def __init__(
@@ -115,12 +120,14 @@ class ResellerPlans(ReadMethods):
         new_id: Callable[[], str] | None = None,
         leases: LeaseSettings | None = None,
         new_correlation_id: Callable[[], str] | None = None,
+        webhooks: Notifier | None = None,
     ) -> None:
         self.bss, self.storefront, self.mailer, self.store = bss, storefront, mailer, store
         self.clock: Clock = clock or SystemClock()
         self.templates: MessageRenderer = templates or Templates()
         self.alias_hold, self.retry_budget, self.staff_email = alias_hold, retry_budget, staff_email
         self.leases = leases or LeaseSettings()
+        self.webhooks = webhooks
         self._new_id = new_id or (lambda: "sub_" + uuid.uuid4().hex)
         self._new_correlation_id = new_correlation_id or mint_correlation_id
         self._checked_clock = inputs.CheckedClock(self.clock)  # naive time refused when read
@@ -173,7 +180,7 @@ class ResellerPlans(ReadMethods):
         if not self._closed:
             self._closed = True
             self._listeners.clear()
-            self._parts.close(self.store, self.bss, self.storefront, self.mailer)
+            self._parts.close(self.store, self.bss, self.storefront, self.mailer, self.webhooks)
 
     def __enter__(self) -> ResellerPlans:
         return self

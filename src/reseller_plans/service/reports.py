@@ -46,6 +46,14 @@ class DueReport:
             whenever it was refused (in this run, in a command, earlier): until someone
             resends them (``ResellerPlans.resend``, ``reseller-plans resend``), each run
             says so.
+        webhooks_delivered: webhook deliveries the endpoints answered 2xx (0 without
+            webhooks).
+        webhooks_retrying: webhook attempts that failed and will be made again after their
+            backoff.
+        webhooks_dead: webhook deliveries that became dead letters in this run (their budget
+            spent, or the endpoint answered 410 Gone).
+        webhook_dead_letters: every dead letter waiting for an operator (``redrive_webhook``
+            or ``skip_webhook``), whenever it died: until someone acts, each run says so.
     """
 
     subscriptions: int = 0
@@ -59,6 +67,10 @@ class DueReport:
     repaired: tuple[Repaired, ...] = ()
     emails_refused: int = 0
     messages_failed: int = 0
+    webhooks_delivered: int = 0
+    webhooks_retrying: int = 0
+    webhooks_dead: int = 0
+    webhook_dead_letters: int = 0
 
 
 @attrs.frozen

@@ -5,7 +5,8 @@ each the domain what to do (``schedule.next_work``): drive the operation in prog
 scheduled cancellation or plan change, renew the term, or expire it. It works on a subscription
 until nothing more is due for it at ``now``; one whose work cannot progress now (its backend is
 down) is left for the next run. Then it makes the reconciliations that are due
-(``service.reconciler``), releases alias holds whose period ended and sends the outbox.
+(``service.reconciler``), releases alias holds whose period ended, sends the outbox, and
+delivers the feed to the webhook endpoints when it was given a notifier.
 
 Each subscription is worked on alone, under a lease of its own: one that another driver holds
 is skipped (``busy``), and one whose work raises anything unexpected (a conflict, a bug in an
@@ -19,6 +20,7 @@ import datetime as dt
 
 from reseller_plans.domain import lifecycle, saga
 from reseller_plans.domain.alias import StorefrontAlias
+from reseller_plans.domain.deliveries import DeliveryState
 from reseller_plans.domain.errors import (
     ResellerPlansError,
     SubscriptionBusy,
@@ -30,6 +32,7 @@ from reseller_plans.domain.schedule import DueWork, applicable_change, next_work
 from reseller_plans.domain.subscription import OperationKind, Subscription
 from reseller_plans.logs import get_logger
 from reseller_plans.service.auditing import acting, stamp
+from reseller_plans.service.deliveries import Notifier, delivery_log
 from reseller_plans.service.driver import Held, SagaDriver
 from reseller_plans.service.reconciler import Reconciler
 from reseller_plans.service.reports import DueFailure, DueReport
@@ -47,9 +50,10 @@ _MAX_WORK = 64 * 16  # units of work on one subscription in one run: a guard, ne
 class Scheduler:
     """Runs what is due, through the saga driver."""
 
-    def __init__(self, driver: SagaDriver) -> None:
+    def __init__(self, driver: SagaDriver, webhooks: Notifier | None = None) -> None:
         self.driver = driver
         self.reconciler = Reconciler(driver)
+        self.webhooks = webhooks
 
     def run_due(self, now: dt.datetime) -> DueReport:
         """Do everything that is due at ``now``, as the system (its events' audit)."""
@@ -85,13 +89,29 @@ class Scheduler:
         tally = self.driver.outbox.send_all()
         with store.unit_of_work() as uow:
             refused_so_far = uow.count_outbox(MessageStatus.FAILED)
+        webhooks = self._deliver_webhooks()
         return DueReport(
             subscriptions=touched, renewals=renewals, emails_sent=tally.sent,
             emails_failed=tally.waiting + tally.refused, aliases_released=released, busy=busy,
             failures=(*failures, *reconciled.failures), reconciled=reconciled.made,
             repaired=reconciled.repaired, emails_refused=tally.refused,
-            messages_failed=refused_so_far,
+            messages_failed=refused_so_far, **webhooks,
         )  # fmt: skip
+
+    def _deliver_webhooks(self) -> dict[str, int]:
+        """Deliver the feed to the endpoints, if there are any: the report's webhook counts."""
+        if self.webhooks is None:
+            return {}
+        store = self.driver.store
+        tally = self.webhooks.deliver_due(store, clock=self.driver.clock)
+        with store.unit_of_work() as uow:
+            dead_letters = delivery_log(uow).count_deliveries(DeliveryState.DEAD)
+        return {
+            "webhooks_delivered": tally.delivered,
+            "webhooks_retrying": tally.retrying,
+            "webhooks_dead": tally.dead,
+            "webhook_dead_letters": dead_letters,
+        }
 
     def _isolated(self, sid: str, now: dt.datetime) -> tuple[bool, int] | DueFailure | None:
         """Work on one due subscription under a lease of its own. Returns (progressed,

@@ -11,9 +11,11 @@ from typing import Protocol
 
 import attrs
 
+from reseller_plans.delivery_log import DeliveryLog
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.ports import BSS, Clock, Mailer, Store, Storefront, UnitOfWork
 from reseller_plans.service.commands import Commands
+from reseller_plans.service.deliveries import Deliveries, Notifier
 from reseller_plans.service.driver import SagaDriver
 from reseller_plans.service.leases import LeaseSettings, Ownership
 from reseller_plans.service.outbox import MessageRenderer, OutboxSender
@@ -21,7 +23,15 @@ from reseller_plans.service.preview import PreviewCommands, Previews
 from reseller_plans.service.queries import Queries
 from reseller_plans.service.scheduler import Scheduler
 
-__all__ = ["Configured", "OpenStore", "Parts", "check_deadlines", "check_ports", "wire"]
+__all__ = [
+    "Configured",
+    "OpenStore",
+    "Parts",
+    "check_deadlines",
+    "check_delivery_log",
+    "check_ports",
+    "wire",
+]
 
 
 class OpenStore:
@@ -50,6 +60,8 @@ class Parts:
     previews: PreviewCommands
     store: OpenStore
     outbox: OutboxSender
+    deliveries: Deliveries
+    webhooks: Notifier | None
 
     def close(self, *adapters: object) -> None:
         """Refuse every later call, then close each adapter that has a ``close()``."""
@@ -72,6 +84,7 @@ class Configured(Protocol):
     retry_budget: int
     staff_email: str | None
     leases: LeaseSettings
+    webhooks: Notifier | None
 
 
 def wire(configured: Configured, clock: Clock) -> Parts:
@@ -84,6 +97,8 @@ def wire(configured: Configured, clock: Clock) -> Parts:
     bss, storefront, mailer = configured.bss, configured.storefront, configured.mailer
     check_deadlines(configured.leases, bss=bss, storefront=storefront)
     check_ports(bss=bss, storefront=storefront, mailer=mailer, store=configured.store)
+    if configured.webhooks is not None:
+        check_delivery_log(configured.store, configured.webhooks)
     alias_hold, retry_budget = configured.alias_hold, configured.retry_budget
     if retry_budget < 1:
         raise InvalidInput("retry_budget must be at least 1")
@@ -105,11 +120,13 @@ def wire(configured: Configured, clock: Clock) -> Parts:
     )
     return Parts(
         Commands(driver, clock),
-        Scheduler(driver),
+        Scheduler(driver, configured.webhooks),
         Queries(store),
         PreviewCommands(Previews(driver, clock)),
         store,
         outbox,
+        Deliveries(store, clock),
+        configured.webhooks,
     )
 
 
@@ -177,3 +194,30 @@ def check_ports(*, store: Store, **adapters: object) -> None:
             f"the store {type(store).__name__}'s unit of work lacks {', '.join(missing)} of the "
             "UnitOfWork port (see the CHANGELOG for what each version added)"
         )
+
+
+def check_delivery_log(store: Store, webhooks: object) -> None:
+    """Refuse webhooks over a store that cannot carry them: one whose unit of work lacks the
+    ``DeliveryLog`` port (the simulator's ``PackedStore``), or that keeps no feed
+    (``InMemoryStore(keep_event_log=False)``). Opens one unit of work, and writes nothing.
+
+    Raises:
+        InvalidInput: naming the store and what it lacks, or a ``webhooks`` that is not a
+            notifier.
+    """
+    if not callable(getattr(webhooks, "deliver_due", None)):
+        raise InvalidInput(
+            f"webhooks must be a WebhookNotifier (or have deliver_due), not {webhooks!r}"
+        )
+    with store.unit_of_work() as uow:
+        missing = [m for m in _methods(DeliveryLog) if not callable(getattr(uow, m, None))]
+        if missing:
+            raise InvalidInput(
+                f"the store {type(store).__name__} keeps no webhook deliveries (its unit of "
+                f"work lacks {', '.join(missing)} of the DeliveryLog port): use SQLiteStore, "
+                "PostgresStore or InMemoryStore for webhooks"
+            )
+        try:
+            uow.events_after(None, 1)
+        except InvalidInput as exc:
+            raise InvalidInput(f"webhooks deliver the store's feed, and {exc}") from None

@@ -34,6 +34,11 @@ from reseller_plans.domain.schedule import ALWAYS, applicable_change, due_at, is
 from reseller_plans.domain.subscription import Subscription, SubscriptionStatus
 from reseller_plans.ports import AliasHold, IdempotencyRecord, OutboxEntry
 from reseller_plans.stores.coordination import Coordinated, Coordination
+from reseller_plans.stores.memory_deliveries import (
+    DeliveryTables,
+    MemoryDeliveries,
+    StagedDeliveries,
+)
 
 __all__ = ["ALWAYS", "InMemoryStore", "applicable_change", "due_at", "is_due"]
 
@@ -67,7 +72,7 @@ def _note_changes(changed: dict[str, dt.datetime], events: Sequence[Event]) -> N
             changed[event.subscription_id] = event.at
 
 
-class _MemoryUnitOfWork(Coordinated):
+class _MemoryUnitOfWork(MemoryDeliveries, Coordinated):
     """One transaction: reads see the store plus this transaction's staged writes."""
 
     def __init__(self, store: InMemoryStore) -> None:
@@ -78,6 +83,8 @@ class _MemoryUnitOfWork(Coordinated):
         self._idem: dict[tuple[str, str], IdempotencyRecord] = {}
         self._holds: dict[str, AliasHold | object] = {}
         self._coordination = store._coordination.begin()
+        self._tables = store._deliveries
+        self._staged = StagedDeliveries()
 
     def __enter__(self) -> _MemoryUnitOfWork:
         self._store._lock.acquire()
@@ -92,6 +99,7 @@ class _MemoryUnitOfWork(Coordinated):
         try:
             if exc_type is None:
                 self._coordination.commit()
+                self._tables.apply(self._staged)
                 self._store._apply(self._subs, self._events, self._outbox, self._idem, self._holds)
         finally:
             self._store._lock.release()
@@ -335,6 +343,8 @@ class InMemoryStore:
         self._holds: dict[str, AliasHold] = {}
         self._coordination = Coordination()
         """Leases, outbox claims and the notes of failed due work."""
+        self._deliveries = DeliveryTables()
+        """Webhook cursors and deliveries (the ``DeliveryLog``)."""
 
     def unit_of_work(self) -> _MemoryUnitOfWork:
         """Open one transaction (a context manager: it commits when the block ends normally)."""

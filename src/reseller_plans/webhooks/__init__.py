@@ -15,6 +15,10 @@ order the feed uses them:
   :func:`redrive` and :func:`skip`; and from :mod:`reseller_plans.domain.delivery_order`:
   :func:`sendable` and :func:`next_due` (in order per subscription and endpoint; a dead
   letter holds back the rest by default);
+- :class:`WebhookNotifier`: the store's feed delivered from ``run_due`` (or a worker of the
+  host's own): each endpoint's new events ingested, then every delivery that may go sent under
+  a claim, at least once and in order per subscription (:class:`WebhookTally` says what a
+  pass did);
 - for receivers: :func:`verify`, raising :class:`WebhookVerificationError`.
 
 Needs the ``webhooks`` extra: ``pip install 'reseller-plans[webhooks]'``.
@@ -36,8 +40,9 @@ from reseller_plans.domain.deliveries import (
 )
 from reseller_plans.domain.delivery_order import Deliverable, next_due, sendable
 from reseller_plans.webhooks.endpoints import Endpoint, check_event_type
-from reseller_plans.webhooks.envelope import ENVELOPE_VERSION, render_envelope
+from reseller_plans.webhooks.envelope import ENVELOPE_VERSION, envelope_of, render_envelope
 from reseller_plans.webhooks.keys import SECRET_PREFIX, RetiredSecret, WebhookSecret
+from reseller_plans.webhooks.notifier import DEFAULT_CLAIM, WebhookNotifier, WebhookTally
 from reseller_plans.webhooks.sender import (
     DEFAULT_TIMEOUTS,
     USER_AGENT,
@@ -69,6 +74,7 @@ __all__ = [
     # the body
     "ENVELOPE_VERSION",
     "render_envelope",
+    "envelope_of",
     # signing and sending
     "WEBHOOK_ID_HEADER",
     "TIMESTAMP_HEADER",
@@ -96,6 +102,10 @@ __all__ = [
     "skip",
     "sendable",
     "next_due",
+    # the feed, delivered
+    "WebhookNotifier",
+    "WebhookTally",
+    "DEFAULT_CLAIM",
     # for receivers
     "verify",
     "DEFAULT_TOLERANCE",

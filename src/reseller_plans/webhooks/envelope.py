@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, cast
 
 from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.domain.feed import FeedEvent
 from reseller_plans.webhooks.endpoints import check_event_type
 from reseller_plans.webhooks.signing import check_message_id
 
-__all__ = ["ENVELOPE_VERSION", "render_envelope"]
+__all__ = ["ENVELOPE_VERSION", "envelope_of", "render_envelope"]
 
 ENVELOPE_VERSION: Final = 1
 """The envelope's version: it changes only when a member changes meaning or goes away."""
@@ -89,3 +90,21 @@ def render_envelope(
         raise
     except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidInput(f"the data of event {event_id} is not JSON: {exc}") from None
+
+
+def envelope_of(feed_event: FeedEvent) -> bytes:
+    """The body of a feed event's deliveries: its envelope, ``data`` holding the event's own
+    members, its ``subscription_id`` and its ``audit`` (who caused it), as
+    ``FeedEvent.payload()`` gives them.
+
+    Args:
+        feed_event: one event of the store's feed.
+
+    Returns:
+        The bytes of :func:`render_envelope`.
+    """
+    payload = feed_event.payload()
+    data = dict(cast(Mapping[str, object], payload["data"]))
+    data["subscription_id"] = feed_event.event.subscription_id
+    data["audit"] = payload["audit"]
+    return render_envelope(feed_event.id, feed_event.type, feed_event.event.at, data)
