@@ -285,15 +285,32 @@ def test_webhooks_over_a_store_that_keeps_no_deliveries_or_no_feed_are_refused(
                       store=InMemoryStore(), webhooks=[endpoint])  # type: ignore[arg-type]  # fmt: skip
 
 
-def test_webhook_methods_without_webhooks_and_bad_input_are_refused(
+def test_an_operator_without_a_notifier_redrives_what_another_process_delivers(
+    receiver: tuple[LoopbackReceiver, Endpoint, WebhookSecret],
+) -> None:
+    server, endpoint, _ = receiver
+    world, _ = webhook_world([endpoint], settings=DeliverySettings(max_attempts=1))
+    world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
+    server.script = [500]
+    world.plans.run_due()
+    operator = ResellerPlans(bss=world.bss, storefront=world.storefront, mailer=world.mailer,
+                             store=world.store, clock=world.clock)  # fmt: skip
+    dead = next(operator.webhook_deliveries(state="dead"))
+
+    operator.redrive_webhook("crm", dead.event_id, actor=world.disti)
+
+    assert operator.run_due().webhooks_delivered == 0  # it has no notifier: it sends nothing
+    assert world.plans.run_due().webhooks_delivered == len(world.plans.events().events)
+    packed = ResellerPlans(bss=world.bss, storefront=world.storefront, mailer=world.mailer,
+                           store=PackedStore())  # fmt: skip
+    with pytest.raises(InvalidInput, match="keeps no webhook deliveries"):
+        list(packed.webhook_deliveries())
+
+
+def test_bad_input_to_the_webhook_methods_is_refused(
     receiver: tuple[LoopbackReceiver, Endpoint, WebhookSecret],
 ) -> None:
     _, endpoint, _ = receiver
-    world = make_world()
-    with pytest.raises(InvalidInput, match="has no webhooks"):
-        list(world.plans.webhook_deliveries())
-    with pytest.raises(InvalidInput, match="has no webhooks"):
-        world.plans.redrive_webhook("crm", "evt_1", actor=world.disti)
     world, _ = webhook_world([endpoint])
     with pytest.raises(InvalidInput):
         world.plans.webhook_deliveries(state="lost")

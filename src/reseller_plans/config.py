@@ -52,6 +52,15 @@ The TOML file has the same settings by section::
     application_id = "..."
     api_key = "..."
     platform_hosts = ["https://bss.disti.example"]   # default: the BSS URL
+
+    [[webhooks]]             # each endpoint run-due delivers the feed to (the webhooks extra)
+    id = "crm"
+    url = "https://crm.disti.example/hooks/reseller-plans"
+    secret = "whsec_..."
+    event_types = ["subscription.activated", "subscription.cancelled"]   # default: all
+
+One endpoint can also come from the environment: ``RESELLER_PLANS_WEBHOOK_URL`` and
+``RESELLER_PLANS_WEBHOOK_SECRET`` (its id is ``webhook``).
 """
 
 from __future__ import annotations
@@ -69,9 +78,10 @@ from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.logs import Secret
 from reseller_plans.ports import Clock
 from reseller_plans.service import ResellerPlans
+from reseller_plans.service.deliveries import Notifier
 from reseller_plans.service.leases import LeaseSettings
 
-__all__ = ["ConfigError", "Settings", "build_plans", "load_settings"]
+__all__ = ["ConfigError", "Settings", "WebhookSetting", "build_plans", "load_settings"]
 
 ENV_PREFIX = "RESELLER_PLANS_"
 
@@ -113,6 +123,34 @@ class ConfigError(InvalidInput):
     """A setting is missing or malformed (the command line exits with status 2)."""
 
 
+@attrs.frozen
+class WebhookSetting:
+    """One ``[[webhooks]]`` endpoint of the settings; its secret never shows in ``repr``."""
+
+    id: str
+    url: str
+    secret: Secret
+    event_types: tuple[str, ...] = ()
+
+
+_WEBHOOK_KEYS = frozenset({"id", "url", "secret", "event_types"})
+
+
+def _webhook(entry: object, where: str) -> WebhookSetting:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where}: each [[webhooks]] entry is a table of id, url and secret")
+    unknown = sorted(set(entry) - _WEBHOOK_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown setting [[webhooks]] {unknown[0]}")
+    missing = [k for k in ("id", "url", "secret") if not isinstance(entry.get(k), str)]
+    if missing:
+        raise ConfigError(f"{where}: a [[webhooks]] entry needs {', '.join(missing)} (as text)")
+    types = entry.get("event_types", [])
+    if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+        raise ConfigError(f"{where}: [[webhooks]] event_types is a list of event type names")
+    return WebhookSetting(entry["id"], entry["url"], Secret(entry["secret"]), tuple(types))
+
+
 def _secret(value: object) -> Secret | None:
     return None if value is None else Secret(str(value))
 
@@ -146,6 +184,8 @@ class Settings:
     lease_seconds: float = 300.0
     step_deadline_seconds: float = 120.0
     busy_timeout_seconds: float = 5.0
+    webhooks: tuple[WebhookSetting, ...] = ()
+    """The endpoints ``run_due`` delivers the feed to (none by default)."""
 
     def leases(self) -> LeaseSettings:
         """The lease settings these name.
@@ -230,6 +270,17 @@ def load_settings(
                 raise ConfigError(f"{name} must be a number, not {values[name]!r}") from None
     if "platform_hosts" in values:
         values["platform_hosts"] = _hosts(values["platform_hosts"])
+    url, secret = (
+        environ.get(ENV_PREFIX + "WEBHOOK_URL"),
+        environ.get(ENV_PREFIX + "WEBHOOK_SECRET"),
+    )
+    if url or secret:
+        if not (url and secret):
+            raise ConfigError(
+                f"give both {ENV_PREFIX}WEBHOOK_URL and {ENV_PREFIX}WEBHOOK_SECRET, or neither"
+            )
+        from_env = WebhookSetting("webhook", url, Secret(secret))
+        values["webhooks"] = (*values.get("webhooks", ()), from_env)
     return Settings(**values)
 
 
@@ -251,7 +302,11 @@ def _from_toml(path: Path) -> dict[str, Any]:
     by_location = {location: name for name, location in _LOCATIONS.items()}
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if isinstance(value, dict):
+        if key == "webhooks":
+            if not isinstance(value, list):
+                raise ConfigError(f"{path}: webhooks are [[webhooks]] entries, one per endpoint")
+            values["webhooks"] = tuple(_webhook(entry, str(path)) for entry in value)
+        elif isinstance(value, dict):
             for inner, inner_value in value.items():
                 name = by_location.get((key, inner))
                 if name is None:
@@ -327,4 +382,26 @@ def build_plans(
         staff_email=settings.staff_email,
         clock=clock,
         leases=settings.leases(),
+        webhooks=_notifier(settings.webhooks),
     )
+
+
+def _notifier(webhooks: tuple[WebhookSetting, ...]) -> Notifier | None:
+    """The notifier of the ``[[webhooks]]`` endpoints, if there are any.
+
+    Raises:
+        ConfigError: the webhooks extra is not installed, or an endpoint is malformed.
+    """
+    if not webhooks:
+        return None
+    try:
+        from reseller_plans.webhooks import Endpoint, WebhookNotifier  # noqa: PLC0415
+    except ImportError as exc:
+        raise ConfigError(f"[[webhooks]] are configured, but {exc}") from None
+    try:
+        endpoints = [
+            Endpoint(w.id, w.url, w.secret.reveal(), event_types=w.event_types) for w in webhooks
+        ]
+        return WebhookNotifier(endpoints)
+    except InvalidInput as exc:
+        raise ConfigError(f"[[webhooks]]: {exc}") from None

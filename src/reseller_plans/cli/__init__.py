@@ -13,6 +13,8 @@ interrupted. With ``--json`` every error is a JSON object ``{"error": {"message"
 - :mod:`~reseller_plans.cli.subscription_commands`: ``check``, ``status``, the lifecycle actions;
 - :mod:`~reseller_plans.cli.list_command`: ``list``;
 - :mod:`~reseller_plans.cli.outbox_commands`: ``outbox``, ``resend``;
+- :mod:`~reseller_plans.cli.webhook_commands`: ``webhooks``, ``redrive-webhook``,
+  ``skip-webhook``;
 - :mod:`~reseller_plans.cli.tool_commands`: ``emulator``, ``serve``, ``simulate``.
 """
 
@@ -30,6 +32,7 @@ from reseller_plans.cli import (
     outbox_commands,
     subscription_commands,
     tool_commands,
+    webhook_commands,
 )
 from reseller_plans.cli.app import cli
 from reseller_plans.cli.session import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, show_error
@@ -42,6 +45,7 @@ _COMMANDS = (
     outbox_commands,
     subscription_commands,
     tool_commands,
+    webhook_commands,
 )  # imported to register them
 
 

@@ -21,7 +21,7 @@ from reseller_plans.ports import Clock, Store, UnitOfWork
 from reseller_plans.service import inputs
 from reseller_plans.service.access import authorize_subscription
 
-__all__ = ["Deliveries", "Notifier", "NotifierTally", "delivery_log", "no_webhooks"]
+__all__ = ["Deliveries", "Notifier", "NotifierTally", "delivery_log"]
 
 
 class NotifierTally(Protocol):
@@ -50,15 +50,17 @@ class Notifier(Protocol):
 
 
 def delivery_log(uow: UnitOfWork) -> DeliveryLog:
-    """The unit of work as the delivery log it also is (checked when the façade was built)."""
+    """The unit of work as the delivery log it also is.
+
+    Raises:
+        InvalidInput: the store keeps no webhook deliveries (the simulator's ``PackedStore``).
+    """
+    if not callable(getattr(uow, "deliveries_page", None)):
+        raise InvalidInput(
+            f"this store's unit of work ({type(uow).__name__}) keeps no webhook deliveries: "
+            "use SQLiteStore, PostgresStore or InMemoryStore for webhooks"
+        )
     return cast(DeliveryLog, uow)
-
-
-def no_webhooks() -> InvalidInput:
-    """The error of a webhook operation on a façade built without webhooks."""
-    return InvalidInput(
-        "this ResellerPlans has no webhooks: build it with webhooks=WebhookNotifier(...)"
-    )
 
 
 def _state(value: DeliveryState | str | None) -> DeliveryState | None:

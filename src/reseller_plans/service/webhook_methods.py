@@ -11,7 +11,6 @@ from collections.abc import Iterator
 
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.deliveries import DeliveryRecord, DeliveryState
-from reseller_plans.service.deliveries import no_webhooks
 from reseller_plans.service.wiring import Parts
 
 __all__ = ["WebhookMethods"]
@@ -21,10 +20,6 @@ class WebhookMethods:
     """The webhook deliveries of ``ResellerPlans``."""
 
     _parts: Parts
-
-    def _with_webhooks(self) -> None:
-        if self._parts.webhooks is None:
-            raise no_webhooks()
 
     def webhook_deliveries(
         self,
@@ -39,10 +34,9 @@ class WebhookMethods:
         by endpoint and in the feed's order, read lazily page by page.
 
         Raises:
-            InvalidInput: no webhooks, an unknown state, an empty id or a page size below 1
-                (at once).
+            InvalidInput: a store that keeps no deliveries, an unknown state, an empty id or
+                a page size below 1 (at once).
         """
-        self._with_webhooks()
         return self._parts.deliveries.list(
             state=state, endpoint_id=endpoint_id, subscription_id=subscription_id,
             page_size=page_size,
@@ -54,12 +48,11 @@ class WebhookMethods:
         order). Who asked and when are recorded on it (``redriven_by``, ``redriven_at``).
 
         Raises:
-            InvalidInput: no webhooks, or the delivery is pending or delivered.
+            InvalidInput: a store that keeps no deliveries, or the delivery is pending or delivered.
             NotFound: no such delivery.
             Forbidden: a reseller, or another distributor.
             ConcurrentUpdate: it changed meanwhile (retryable).
         """
-        self._with_webhooks()
         return self._parts.deliveries.redrive(endpoint_id, event_id, actor=actor)
 
     def skip_webhook(self, endpoint_id: str, event_id: str, *, actor: Actor) -> DeliveryRecord:
@@ -67,10 +60,10 @@ class WebhookMethods:
         subscription go on; who asked and when are recorded on it.
 
         Raises:
-            InvalidInput: no webhooks, or the delivery is delivered or skipped already.
+            InvalidInput: a store that keeps no deliveries, or the delivery is delivered or
+                skipped already.
             NotFound: no such delivery.
             Forbidden: a reseller, or another distributor.
             ConcurrentUpdate: a notifier is sending it now, or it changed meanwhile.
         """
-        self._with_webhooks()
         return self._parts.deliveries.skip(endpoint_id, event_id, actor=actor)
