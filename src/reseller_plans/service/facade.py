@@ -8,23 +8,19 @@ command's planner to ``Commands``. Queries and previews are delegated likewise.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
 
 import attrs
 
-from reseller_plans.correlation import correlate, current_correlation_id
 from reseller_plans.correlation import new_correlation_id as mint_correlation_id
 from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.alias import StorefrontAlias
 from reseller_plans.domain.eligibility import EligibilityReport
-from reseller_plans.domain.errors import ResellerPlansError
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.plans import Plan, Timing
+from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.subscription import (
     BillingCycle,
     Channel,
@@ -32,12 +28,14 @@ from reseller_plans.domain.subscription import (
 )
 from reseller_plans.mail import Templates
 from reseller_plans.ports import BSS, Clock, Mailer, OutboxEntry, Store, Storefront, SystemClock
-from reseller_plans.service import inputs, requests
+from reseller_plans.service import inputs
 from reseller_plans.service.access import (
     authorize_account,
 )
+from reseller_plans.service.correlating import correlated
 from reseller_plans.service.deliveries import Notifier
 from reseller_plans.service.leases import LeaseSettings
+from reseller_plans.service.lifecycle_methods import LifecycleMethods
 from reseller_plans.service.listeners import Listeners, RemoveListener
 from reseller_plans.service.outbox import MessageRenderer
 from reseller_plans.service.reading import ReadMethods
@@ -47,35 +45,12 @@ from reseller_plans.service.wiring import wire
 
 __all__ = ["ResellerPlans"]
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
 
 _FIXED = frozenset(("bss", "storefront", "mailer", "store", "clock", "templates", "preview"))
 _FIXED |= {"alias_hold", "retry_budget", "staff_email", "leases", "webhooks"}
 
 
-def _correlated(
-    method: Callable[Concatenate[ResellerPlans, _P], _R],
-) -> Callable[Concatenate[ResellerPlans, _P], _R]:
-    """The method under the caller's correlation id, or under a fresh one of the façade's
-    (``new_correlation_id``) when the caller is in no ``correlate()`` block; an error raised
-    out of it carries that id."""
-
-    def correlated(self: ResellerPlans, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with correlate(current_correlation_id() or self._new_correlation_id()) as cid:
-            try:
-                return method(self, *args, **kwargs)
-            except ResellerPlansError as exc:  # refused input too, before any command ran
-                if exc.correlation_id is None:
-                    exc.correlation_id = cid
-                raise
-
-    functools.update_wrapper(correlated, method)  # its name, docs and signature for help()
-    return correlated
-
-
-class ResellerPlans(ReadMethods, WebhookMethods):
+class ResellerPlans(LifecycleMethods, ReadMethods, WebhookMethods):
     """Reseller plans, embedded: the commands, the queries and the due work.
 
     A command authorizes the actor before any write, changes nothing when it refuses, honours
@@ -202,7 +177,7 @@ class ResellerPlans(ReadMethods, WebhookMethods):
         """
         return self._listeners.add(callback, event_types)
 
-    @_correlated
+    @correlated
     def resend(self, message_id: str, *, actor: Actor) -> OutboxEntry:
         """Send a message refused for good (or still waiting) again, its attempts started
         over, and record who asked (``MessageResent``). Returns it after the attempt.
@@ -214,7 +189,7 @@ class ResellerPlans(ReadMethods, WebhookMethods):
         message_id = inputs.identifier(message_id, "message_id")
         return self._parts.outbox.resend(message_id, actor=inputs.parse_actor(actor))
 
-    @_correlated
+    @correlated
     def check(
         self,
         account_id: str,
@@ -248,7 +223,7 @@ class ResellerPlans(ReadMethods, WebhookMethods):
         inputs.same_account(account, account_id)
         return self._commands.check(account_id, target, actor, alias, account)
 
-    @_correlated
+    @correlated
     def upgrade(
         self,
         account_id: str,
@@ -306,153 +281,7 @@ class ResellerPlans(ReadMethods, WebhookMethods):
         authorize_account(upgrade.actor, upgrade.account_id)
         return self._commands.upgrade(upgrade, key, self._new_id, why)
 
-    @_correlated
-    def change_plan(
-        self,
-        subscription_id: str,
-        plan: Plan | str,
-        *,
-        actor: Actor,
-        timing: Timing | str | None = None,
-        idempotency_key: str | None = None,
-        platform_initiated: bool = False,
-        reason: str | None = None,
-    ) -> Subscription:
-        """Move the subscription between Free and Standard.
-
-        Args:
-            subscription_id: the subscription.
-            plan: the new plan.
-            actor: the reseller or its distributor.
-            timing: when it takes effect; by default the move's own (Free → Standard at once,
-                Standard → Free at the end of the term).
-            idempotency_key: repeat-safe key of this request.
-            platform_initiated: the platform itself made the change (service manager).
-            reason: why, for the audit trail of its events.
-
-        Returns:
-            The subscription, on its new plan, or with the change scheduled.
-
-        Raises:
-            Forbidden: the actor may not act on the subscription.
-            NotFound: no such subscription.
-            IllegalTransition: the move is not allowed in its state.
-            ChangePending: another change is scheduled.
-            NotEligible: the account may not have Standard.
-            IdempotencyConflict: the key was used with other arguments.
-        """
-        return self._commands.on_subscription(
-            requests.change_plan(
-                subscription_id, plan, actor, timing, idempotency_key, platform_initiated, reason
-            )
-        )
-
-    @_correlated
-    def cancel(
-        self,
-        subscription_id: str,
-        *,
-        actor: Actor,
-        timing: Timing | str = Timing.IMMEDIATE,
-        idempotency_key: str | None = None,
-        platform_initiated: bool = False,
-        reason: str | None = None,
-    ) -> Subscription:
-        """Cancel the subscription: the reseller goes back to Basic.
-
-        Immediately (storefront and license removed first, the platform's subscription last,
-        unless ``platform_initiated``), or at the end of the term (``withdraw_change`` until
-        then). The alias stays reserved to the reseller for ``alias_hold``. ``reason`` is
-        recorded in the audit trail of its events.
-
-        Raises:
-            Forbidden: the actor may not act on the subscription.
-            NotFound: no such subscription.
-            IllegalTransition: it cannot be cancelled in its state.
-            ChangePending: a plan change is scheduled.
-            IdempotencyConflict: the key was used with other arguments.
-        """
-        return self._commands.on_subscription(
-            requests.cancel(
-                subscription_id, actor, timing, idempotency_key, platform_initiated, reason
-            )
-        )
-
-    @_correlated
-    def withdraw_change(
-        self, subscription_id: str, *, actor: Actor, reason: str | None = None
-    ) -> Subscription:
-        """Withdraw the scheduled plan change or cancellation before it applies (``reason``
-        goes to the audit trail).
-
-        Raises:
-            Forbidden: the actor may not act on the subscription.
-            NotFound: no such subscription.
-            IllegalTransition: nothing is scheduled.
-        """
-        return self._commands.on_subscription(
-            requests.withdraw_change(subscription_id, actor, reason)
-        )
-
-    @_correlated
-    def suspend(
-        self,
-        subscription_id: str,
-        *,
-        actor: Actor,
-        reason: str = "",
-        idempotency_key: str | None = None,
-        platform_initiated: bool = False,
-    ) -> Subscription:
-        """Suspend the subscription (a distributor action, for example for non-payment).
-        ``reason`` is recorded on the ``Suspended`` event and in the audit trail.
-
-        Raises:
-            Forbidden: a reseller, or another distributor.
-            NotFound: no such subscription.
-            IllegalTransition: not allowed in its state.
-        """
-        return self._commands.on_subscription(
-            requests.suspend(subscription_id, actor, reason, idempotency_key, platform_initiated)
-        )
-
-    @_correlated
-    def resume(
-        self,
-        subscription_id: str,
-        *,
-        actor: Actor,
-        idempotency_key: str | None = None,
-        platform_initiated: bool = False,
-        reason: str | None = None,
-    ) -> Subscription:
-        """Resume a suspended subscription (a distributor action; ``reason`` goes to the
-        audit trail).
-
-        Raises:
-            Forbidden: a reseller, or another distributor.
-            NotFound: no such subscription.
-            IllegalTransition: not allowed in its state.
-        """
-        return self._commands.on_subscription(
-            requests.resume(subscription_id, actor, idempotency_key, platform_initiated, reason)
-        )
-
-    @_correlated
-    def retry(
-        self, subscription_id: str, *, actor: Actor, reason: str | None = None
-    ) -> Subscription:
-        """Retry the failed provisioning of the subscription (a distributor action). Its
-        attempts start over; who asked (and ``reason``) is the audit of ``ProvisioningRetried``.
-
-        Raises:
-            Forbidden: a reseller, or another distributor.
-            NotFound: no such subscription.
-            IllegalTransition: its provisioning has not failed.
-        """
-        return self._commands.on_subscription(requests.retry(subscription_id, actor, reason))
-
-    @_correlated
+    @correlated
     def run_due(self, now: dt.datetime | None = None) -> DueReport:
         """Do everything that is due at ``now`` (default: the clock's now).
 

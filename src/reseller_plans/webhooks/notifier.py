@@ -156,6 +156,12 @@ class WebhookNotifier:
         if self._owns_sender:
             self.sender.close()
 
+    def __enter__(self) -> WebhookNotifier:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def deliver_due(self, store: Store, *, clock: Clock | None = None) -> WebhookTally:
         """Ingest the feed's new events and send every delivery that may go now, until none
         may: safe to call from several processes at once.
