@@ -11,13 +11,17 @@ from pathlib import Path
 
 import httpx
 
+from reseller_plans import Plan
+from reseller_plans.service import ResellerPlans
 from reseller_plans.webhooks import (
     Endpoint,
+    WebhookNotifier,
     WebhookSecret,
     WebhookSender,
     build_request,
     render_envelope,
 )
+from service_world import make_world
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "webhook_receiver.py"
 
@@ -68,3 +72,34 @@ def test_the_example_receiver_asks_for_its_secret() -> None:
 
     assert completed.returncode == 2
     assert "set WEBHOOK_SECRET to the endpoint's whsec_ secret" in completed.stderr
+
+
+def test_run_due_delivers_the_feed_to_the_example_receiver() -> None:
+    secret = WebhookSecret.generate()
+    world = make_world()
+    world.reseller("3542")
+    world.clock.set(dt.datetime.now(dt.UTC))  # the example checks timestamps on its own clock
+    world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
+    types = [e.type for e in world.plans.events().events]
+    env = {**os.environ, "WEBHOOK_SECRET": secret.reveal()}
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(EXAMPLE), "--port", "0", "--max-requests", str(len(types))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip().removeprefix("listening on ")
+        with WebhookNotifier([Endpoint("example", url, secret)]) as notifier:
+            plans = ResellerPlans(
+                bss=world.bss, storefront=world.storefront, mailer=world.mailer,
+                store=world.store, clock=world.clock, webhooks=notifier,
+            )  # fmt: skip
+            report = plans.run_due()
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+    assert report.webhooks_delivered == len(types)
+    assert (process.returncode, err) == (0, "")
+    assert [line.split()[0] for line in out.splitlines()] == types  # verified, in order

@@ -9,6 +9,7 @@ a ``WebhookNotifier`` pointed at it.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -40,6 +41,12 @@ class LoopbackReceiver:
         self.script: list[int] = []
         self.down_for: set[str] = set()
         """Event ids it answers 500 to, whatever the script says."""
+        self.delay = 0.0
+        """Seconds it takes to answer each request."""
+        self.hang_next = threading.Event()
+        """Set: the next request is kept (status 0) and never answered; ``hung`` is set then."""
+        self.hung = threading.Event()
+        self.release = threading.Event()
         self.received: list[Received] = []
         self.lock = threading.Lock()
         receiver = self
@@ -47,6 +54,16 @@ class LoopbackReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                if receiver.hang_next.is_set():
+                    receiver.hang_next.clear()
+                    with receiver.lock:
+                        headers = {k.lower(): v for k, v in self.headers.items()}
+                        receiver.received.append(Received(headers, body, 0))
+                    receiver.hung.set()
+                    receiver.release.wait(60)
+                    self.close_connection = True
+                    return
+                time.sleep(receiver.delay)
                 with receiver.lock:
                     headers = {k.lower(): v for k, v in self.headers.items()}
                     status = receiver.script.pop(0) if receiver.script else 204
@@ -74,6 +91,7 @@ class LoopbackReceiver:
             return [r for r in self.received if 200 <= r.status < 300]
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
