@@ -344,3 +344,25 @@ def test_a_reseller_may_not_redrive_and_paging_reads_every_delivery(
     assert [d.sequence for d in everything] == sorted(d.sequence for d in everything)
     mine = list(world.plans.webhook_deliveries(subscription_id=dead.subscription_id))
     assert {d.subscription_id for d in mine} == {dead.subscription_id}
+
+
+def test_dead_letters_hold_back_only_their_own_subscriptions_however_many(
+    make_store: Callable[[], Store],
+    receiver: tuple[LoopbackReceiver, Endpoint, WebhookSecret],
+) -> None:
+    server, endpoint, _ = receiver
+    world, _ = webhook_world([endpoint], make_store=make_store,
+                             settings=DeliverySettings(max_attempts=1))  # fmt: skip
+    for n in range(4):
+        world.reseller(f"50{n}")
+        world.plans.upgrade(f"50{n}", Plan.FREE, alias=f"dead{n}", actor=world.disti)
+    server.script = [500] * 4  # each subscription's first event dies: four dead letters
+    world.plans.run_due()
+    assert world.plans.run_due().webhook_dead_letters == 4
+    assert server.delivered() == []
+
+    later = world.plans.upgrade("3542", Plan.STANDARD, alias="alive", actor=world.disti)
+    report = world.plans.run_due()
+
+    assert _ids(server.delivered()) == _feed_ids(world, later.id)  # not held back by the others
+    assert report.webhook_dead_letters == 4

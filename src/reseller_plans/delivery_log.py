@@ -6,11 +6,12 @@ A store that can carry webhooks gives its units of work these methods besides th
 its body, and the claim of the sender making an attempt), and the operator's queries.
 
 The rules live in the domain (:mod:`reseller_plans.domain.deliveries`,
-:mod:`reseller_plans.domain.delivery_order`); the store only keeps the records and makes the
-two writes that must be atomic: moving a cursor (so that two notifiers never ingest the same
-events twice), and claiming a delivery (so that two notifiers never send it at once, and an
-attempt whose claim was taken over by another cannot record its outcome: the claim's
-*generation* is its fencing token).
+:mod:`reseller_plans.domain.delivery_order`). The store keeps the records, finds what may go
+next (per subscription, the first delivery not done: a query over its columns, as ``due`` is
+for subscriptions), and makes the two writes that must be atomic: moving a cursor (so that two
+notifiers never ingest the same events twice), and claiming a delivery (so that two notifiers
+never send it at once, and an attempt whose claim was taken over by another cannot record its
+outcome: the claim's *generation* is its fencing token).
 
 ``InMemoryStore``, ``SQLiteStore`` and ``PostgresStore`` implement it; the simulator's
 ``PackedStore`` does not, and a ``ResellerPlans`` given webhooks over it is refused when it is
@@ -89,9 +90,14 @@ class DeliveryLog(Protocol):
         longer at ``was`` (another notifier ingested them meanwhile)."""
         ...
 
-    def open_deliveries(self, endpoint_id: str, limit: int) -> list[StoredDelivery]:
-        """Up to ``limit`` of the endpoint's deliveries that are pending or dead, in feed
-        order (``sequence``): what ``sendable`` chooses from."""
+    def next_deliveries(
+        self, endpoint_id: str, *, now: dt.datetime, hold_back: bool, limit: int
+    ) -> list[StoredDelivery]:
+        """Up to ``limit`` deliveries to the endpoint that may go at ``now``, in feed order
+        (``sequence``): per subscription, the first one not delivered nor skipped, when it is
+        pending and its next attempt is due (``hold_back``: a dead letter holds back the ones
+        after it); or, without ``hold_back``, the first pending one, when it is due. At most one
+        per subscription: what ``sendable`` would choose, found without reading the rest."""
         ...
 
     def claim_delivery(

@@ -79,11 +79,18 @@ class MemoryDeliveries:
                 self._staged.deliveries[stored.key] = stored
         return True
 
-    def open_deliveries(self, endpoint_id: str, limit: int) -> list[StoredDelivery]:
-        found = [
-            s for s in self._all_deliveries()
-            if s.record.endpoint_id == endpoint_id and s.record.state in _OPEN
-        ]  # fmt: skip
+    def next_deliveries(
+        self, endpoint_id: str, *, now: dt.datetime, hold_back: bool, limit: int
+    ) -> list[StoredDelivery]:
+        blocking = _OPEN if hold_back else (DeliveryState.PENDING,)
+        heads: dict[str, StoredDelivery] = {}
+        for stored in sorted(self._all_deliveries(), key=_order):
+            record = stored.record
+            if record.endpoint_id != endpoint_id or record.state not in blocking:
+                continue
+            heads.setdefault(record.subscription_id, stored)
+        found = [s for s in heads.values() if s.record.state is DeliveryState.PENDING
+                 and s.record.is_due(now)]  # fmt: skip
         return sorted(found, key=_order)[:limit]
 
     def claim_delivery(

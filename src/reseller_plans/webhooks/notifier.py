@@ -34,6 +34,7 @@ from reseller_plans.domain.deliveries import (
     DeliveryRecord,
     DeliverySettings,
     DeliveryState,
+    Ordering,
     record_attempt,
 )
 from reseller_plans.domain.delivery_order import sendable
@@ -213,10 +214,13 @@ class WebhookNotifier:
         self, store: Store, endpoint: Endpoint, clock: Clock, tried: set[tuple[str, str]]
     ) -> WebhookTally:
         now = clock.now()
+        hold_back = self.settings.ordering is Ordering.HOLD_BACK
         with store.unit_of_work() as uow:
-            open_ = _log_of(uow).open_deliveries(endpoint.id, _BATCH)
-        by_key = {s.key: s for s in open_}
-        chosen = sendable([s.record for s in open_], now, self.settings)
+            heads = _log_of(uow).next_deliveries(
+                endpoint.id, now=now, hold_back=hold_back, limit=_BATCH
+            )
+        by_key = {s.key: s for s in heads}
+        chosen = sendable([s.record for s in heads], now, self.settings)  # the domain's rule
         picks = [by_key[r.endpoint_id, r.event_id] for r in chosen]
         picks = [s for s in picks if s.key not in tried]
         tally = WebhookTally()
