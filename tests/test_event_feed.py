@@ -9,7 +9,6 @@ import datetime as dt
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -18,30 +17,18 @@ import pytest
 from reseller_plans import EventPage, FeedEvent, InvalidInput, Plan
 from reseller_plans.domain.events import MessageResent
 from reseller_plans.domain.feed import PAYLOAD_VERSION, event_type
-from reseller_plans.ports import Store
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.postgres import PostgresStore
 from reseller_plans.testing.packed_store import PackedStore
-from service_world import World, make_world
-from store_kinds import kinds, store_of
+from service_world import World, make_world, world_fixture
+from store_kinds import store_fixture
 
 DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=kinds("memory", "sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    with store_of(request.param, tmp_path) as make:
-        yield make
-
-
-@pytest.fixture
-def world(make_store: Callable[[], Store]) -> Iterator[World]:
-    world = make_world(make_store)
-    world.reseller("3542")
-    world.reseller("3543")
-    yield world
-    world.store.close()
+make_store = store_fixture("memory", "sqlite", "postgres")
+world = world_fixture("3542", "3543")
 
 
 def test_the_feed_gives_every_event_once_in_order_with_stable_ids(world: World) -> None:
