@@ -16,7 +16,7 @@ import pytest
 
 from reseller_plans import EventPage, FeedEvent, InvalidInput, Plan
 from reseller_plans.domain.events import MessageResent
-from reseller_plans.domain.feed import PAYLOAD_VERSION, event_type
+from reseller_plans.domain.feed import PAYLOAD_VERSION, event_type, event_type_set
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.postgres import PostgresStore
 from reseller_plans.testing.packed_store import PackedStore
@@ -136,6 +136,29 @@ def test_a_transaction_that_commits_late_is_never_skipped() -> None:
 
 def test_a_page_is_a_value() -> None:
     assert EventPage((), None).cursor is None
+
+
+@pytest.mark.parametrize("known_only", [True, False])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("subscription.activated", "not one text"), (7, "set of event type names, not int 7")],
+)
+def test_a_set_of_event_types_is_neither_one_text_nor_a_value_that_holds_no_names(
+    value: object, message: str, known_only: bool
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        event_type_set(value, known_only=known_only)  # type: ignore[arg-type]
+
+
+def test_a_set_of_event_types_names_known_types_or_any_of_the_right_form() -> None:
+    names = ["subscription.activated", "subscription.activated", "subscription.renamed"]
+    assert event_type_set(names, known_only=False) == set(names)
+    with pytest.raises(InvalidInput, match=r"no event has the type 'subscription\.renamed'"):
+        event_type_set(names, known_only=True)
+    assert event_type_set(names[:1], known_only=True) == {"subscription.activated"}
+    with pytest.raises(InvalidInput, match="lowercase words joined by dots"):
+        event_type_set(["Activated"], known_only=False)
+    assert event_type_set([], known_only=True) == frozenset()
 
 
 def test_a_cursor_of_another_kind_of_store_or_past_any_number_is_refused(

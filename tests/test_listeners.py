@@ -111,7 +111,7 @@ def test_another_facade_over_the_same_store_has_its_own_listeners(world: World) 
 @pytest.mark.parametrize(
     ("event_types", "message"),
     [
-        ("subscription.activated", "not a string"),
+        ("subscription.activated", "not one text"),
         ([], "empty"),
         (["subscription.activate"], "no event has the type 'subscription.activate'"),
         (["Activated"], "no event has the type 'Activated'"),
