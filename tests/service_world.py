@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import attrs
+import pytest
 
 from reseller_plans import Actor, Plan, ResellerAccount
 from reseller_plans.domain.accounts import DistributorProfile
@@ -132,6 +134,21 @@ def make_world(
         faults, clock, bss, storefront, mailer, store, None, make_store, itertools.count(1)
     )  # type: ignore[arg-type]
     world.plans = build_plans(world)
+    return world
+
+
+def world_fixture(*account_ids: str) -> Any:
+    """A module's ``world`` fixture: the world over the module's ``make_store`` fixture with
+    these resellers of D-100, its store closed afterwards: ``world = world_fixture("3542")``."""
+
+    @pytest.fixture
+    def world(make_store: Callable[[], Store]) -> Iterator[World]:
+        world = make_world(make_store)
+        for account_id in account_ids:
+            world.reseller(account_id)
+        yield world
+        world.store.close()
+
     return world
 
 

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -46,3 +47,15 @@ def store_of(kind: str, tmp_path: Path) -> Iterator[Callable[[], Store]]:
     finally:
         with psycopg.connect(DSN, autocommit=True) as connection:
             connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def store_fixture(*names: str) -> Any:
+    """A module's ``make_store`` fixture, once over each of these kinds (see :func:`kinds`):
+    ``make_store = store_fixture("memory", "sqlite", "postgres")``."""
+
+    @pytest.fixture(params=kinds(*names))
+    def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+        with store_of(request.param, tmp_path) as make:
+            yield make
+
+    return make_store

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,24 +20,11 @@ from reseller_plans import (
     current_correlation_id,
 )
 from reseller_plans.domain.events import event_from_dict, event_to_dict
-from reseller_plans.ports import Store
-from service_world import World, make_world
-from store_kinds import kinds, store_of
+from service_world import World, make_world, world_fixture
+from store_kinds import store_fixture
 
-
-@pytest.fixture(params=kinds("memory", "sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    with store_of(request.param, tmp_path) as make:
-        yield make
-
-
-@pytest.fixture
-def world(make_store: Callable[[], Store]) -> Iterator[World]:
-    world = make_world(make_store)
-    world.reseller("3542")
-    world.reseller("3543")
-    yield world
-    world.store.close()
+make_store = store_fixture("memory", "sqlite", "postgres")
+world = world_fixture("3542", "3543")
 
 
 def test_a_commands_events_carry_its_actor_key_reason_and_the_hosts_correlation_id(

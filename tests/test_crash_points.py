@@ -22,7 +22,6 @@ import datetime as dt
 import functools
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -34,7 +33,7 @@ from reseller_plans.domain.subscription import Subscription
 from reseller_plans.ports import EmailMessage, Lease, Mailer, OutboxEntry, Store, UnitOfWork
 from reseller_plans.stores.memory import InMemoryStore
 from service_world import World, make_world
-from store_kinds import kinds, store_of
+from store_kinds import store_fixture
 
 OWN = Actor.distributor("D-100")
 LEASES = LeaseSettings(
@@ -406,12 +405,9 @@ def _crash_and_resume(name: str, point: str, number: int, world: World) -> None:
     assert all(n <= 2 for n in messages.values())
 
 
-@pytest.fixture(params=kinds("sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    """Opens the store of one test, again for each process: a SQLite file, or a fresh
-    PostgreSQL schema (dropped afterwards)."""
-    with store_of(request.param, tmp_path) as make:
-        yield make
+# Opens the store of one test, again for each process: a SQLite file, or a fresh PostgreSQL
+# schema (dropped afterwards).
+make_store = store_fixture("sqlite", "postgres")
 
 
 @pytest.mark.parametrize(("name", "point", "number"), CASES)

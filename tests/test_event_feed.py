@@ -9,7 +9,6 @@ import datetime as dt
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -17,31 +16,19 @@ import pytest
 
 from reseller_plans import EventPage, FeedEvent, InvalidInput, Plan
 from reseller_plans.domain.events import MessageResent
-from reseller_plans.domain.feed import PAYLOAD_VERSION, event_type
-from reseller_plans.ports import Store
+from reseller_plans.domain.feed import PAYLOAD_VERSION, event_type, event_type_set
 from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.stores.postgres import PostgresStore
 from reseller_plans.testing.packed_store import PackedStore
-from service_world import World, make_world
-from store_kinds import kinds, store_of
+from service_world import World, make_world, world_fixture
+from store_kinds import store_fixture
 
 DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=kinds("memory", "sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    with store_of(request.param, tmp_path) as make:
-        yield make
-
-
-@pytest.fixture
-def world(make_store: Callable[[], Store]) -> Iterator[World]:
-    world = make_world(make_store)
-    world.reseller("3542")
-    world.reseller("3543")
-    yield world
-    world.store.close()
+make_store = store_fixture("memory", "sqlite", "postgres")
+world = world_fixture("3542", "3543")
 
 
 def test_the_feed_gives_every_event_once_in_order_with_stable_ids(world: World) -> None:
@@ -149,6 +136,29 @@ def test_a_transaction_that_commits_late_is_never_skipped() -> None:
 
 def test_a_page_is_a_value() -> None:
     assert EventPage((), None).cursor is None
+
+
+@pytest.mark.parametrize("known_only", [True, False])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("subscription.activated", "not one text"), (7, "set of event type names, not int 7")],
+)
+def test_a_set_of_event_types_is_neither_one_text_nor_a_value_that_holds_no_names(
+    value: object, message: str, known_only: bool
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        event_type_set(value, known_only=known_only)  # type: ignore[arg-type]
+
+
+def test_a_set_of_event_types_names_known_types_or_any_of_the_right_form() -> None:
+    names = ["subscription.activated", "subscription.activated", "subscription.renamed"]
+    assert event_type_set(names, known_only=False) == set(names)
+    with pytest.raises(InvalidInput, match=r"no event has the type 'subscription\.renamed'"):
+        event_type_set(names, known_only=True)
+    assert event_type_set(names[:1], known_only=True) == {"subscription.activated"}
+    with pytest.raises(InvalidInput, match="lowercase words joined by dots"):
+        event_type_set(["Activated"], known_only=False)
+    assert event_type_set([], known_only=True) == frozenset()
 
 
 def test_a_cursor_of_another_kind_of_store_or_past_any_number_is_refused(

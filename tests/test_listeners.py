@@ -5,32 +5,17 @@ in-memory store, a SQLite file and PostgreSQL."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
 from reseller_plans import Event, InvalidInput, Plan, ResellerPlans, SubscriptionStatus
 from reseller_plans.domain.feed import EVENT_TYPE_NAMES, event_type
-from reseller_plans.ports import Store
 from reseller_plans.stores.memory import InMemoryStore
-from service_world import World, build_plans, make_world
-from store_kinds import kinds, store_of
+from service_world import World, build_plans, make_world, world_fixture
+from store_kinds import store_fixture
 
-
-@pytest.fixture(params=kinds("memory", "sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    with store_of(request.param, tmp_path) as make:
-        yield make
-
-
-@pytest.fixture
-def world(make_store: Callable[[], Store]) -> Iterator[World]:
-    world = make_world(make_store)
-    world.reseller("3542")
-    world.reseller("3543")
-    yield world
-    world.store.close()
+make_store = store_fixture("memory", "sqlite", "postgres")
+world = world_fixture("3542", "3543")
 
 
 def test_a_listener_sees_every_event_once_in_order_after_its_commit(world: World) -> None:
@@ -126,7 +111,7 @@ def test_another_facade_over_the_same_store_has_its_own_listeners(world: World) 
 @pytest.mark.parametrize(
     ("event_types", "message"),
     [
-        ("subscription.activated", "not a string"),
+        ("subscription.activated", "not one text"),
         ([], "empty"),
         (["subscription.activate"], "no event has the type 'subscription.activate'"),
         (["Activated"], "no event has the type 'Activated'"),

@@ -8,8 +8,6 @@ the outbox while its messages change."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,24 +15,12 @@ from reseller_plans import Actor, Forbidden, InvalidInput, NotFound, Plan
 from reseller_plans.bulk import BulkUpgrade, UpgradeRow
 from reseller_plans.domain.events import MessageFailed, MessageResent
 from reseller_plans.domain.messages import MessageKind, MessageStatus
-from reseller_plans.ports import OutboxEntry, Store
-from service_world import World, make_world
-from store_kinds import kinds, store_of
+from reseller_plans.ports import OutboxEntry
+from service_world import World, world_fixture
+from store_kinds import store_fixture
 
-
-@pytest.fixture(params=kinds("memory", "packed", "sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    with store_of(request.param, tmp_path) as make:
-        yield make
-
-
-@pytest.fixture
-def world(make_store: Callable[[], Store]) -> Iterator[World]:
-    world = make_world(make_store)
-    for n in range(5):
-        world.reseller(f"35{n:02d}")
-    yield world
-    world.store.close()
+make_store = store_fixture("memory", "packed", "sqlite", "postgres")
+world = world_fixture("3500", "3501", "3502", "3503", "3504")
 
 
 def _refusing(world: World) -> None:

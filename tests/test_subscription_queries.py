@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,15 +12,12 @@ from reseller_plans import Actor, InvalidInput, Plan, SubscriptionStatus, SyncSt
 from reseller_plans.ports import Store
 from reseller_plans.testing.faults import SimulatedCrash
 from service_world import World, make_world
-from store_kinds import kinds, store_of
+from store_kinds import store_fixture
 
 HOUR = dt.timedelta(hours=1)
 
 
-@pytest.fixture(params=kinds("memory", "packed", "sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    with store_of(request.param, tmp_path) as make:
-        yield make
+make_store = store_fixture("memory", "packed", "sqlite", "postgres")
 
 
 @pytest.fixture

@@ -10,13 +10,25 @@ fields it does not know.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Final
 
 import attrs
 
 from reseller_plans.domain.audit import Audit
+from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import EVENT_TYPES, Event, event_to_dict
 
-__all__ = ["EVENT_TYPE_NAMES", "PAYLOAD_VERSION", "EventPage", "FeedEvent", "event_type"]
+__all__ = [
+    "EVENT_TYPE_NAMES",
+    "EVENT_TYPE_PATTERN",
+    "PAYLOAD_VERSION",
+    "EventPage",
+    "FeedEvent",
+    "check_event_type",
+    "event_type",
+    "event_type_set",
+]
 
 PAYLOAD_VERSION = 1
 """The version of :meth:`FeedEvent.payload`. Adding a field keeps it; it goes up only when a
@@ -37,6 +49,72 @@ def _type_of(class_name: str) -> str:
 EVENT_TYPE_NAMES: frozenset[str] = frozenset(_type_of(name) for name in EVENT_TYPES)
 """Every event type the feed, the callbacks and the webhooks name (``"subscription.activated"``
 and so on)."""
+
+EVENT_TYPE_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
+"""What an event type looks like: lowercase words joined by dots (``subscription.activated``)."""
+
+_MAX_EVENT_TYPE: Final = 128
+
+
+def check_event_type(value: object) -> str:
+    """``value`` checked to be an event type name.
+
+    Args:
+        value: the name, such as ``"subscription.activated"``.
+
+    Returns:
+        The name, unchanged.
+
+    Raises:
+        InvalidInput: it is not text, or not lowercase words joined by dots.
+    """
+    if not isinstance(value, str):
+        raise InvalidInput(f"an event type is text, not {type(value).__name__} {value!r}")
+    if len(value) > _MAX_EVENT_TYPE or EVENT_TYPE_PATTERN.fullmatch(value) is None:
+        raise InvalidInput(
+            f"an event type is lowercase words joined by dots, such as "
+            f"'subscription.activated' (at most {_MAX_EVENT_TYPE} characters), not {value!r}"
+        )
+    return value
+
+
+def event_type_set(value: Iterable[object], *, known_only: bool) -> frozenset[str]:
+    """``event_types``, the event types a filter names (a list, a set, any iterable of them),
+    checked and made a set.
+
+    Args:
+        value: the names, such as ``["subscription.activated"]``; it may be empty.
+        known_only: True to accept only the types of the events there are
+            (:data:`EVENT_TYPE_NAMES`); False to accept any name of the right form
+            (:func:`check_event_type`), such as one a later version may add.
+
+    Returns:
+        The names, as a set.
+
+    Raises:
+        InvalidInput: one bare string (one type is a set of one), a value that holds no names,
+            or a name that is not an event type (not a known one, with ``known_only``).
+    """
+    if isinstance(value, str):
+        raise InvalidInput(
+            f"event_types is a set of event type names, such as {{{value!r}}}, not one text"
+        )
+    try:
+        names = list(value)
+    except TypeError:
+        raise InvalidInput(
+            f"event_types is a set of event type names, not {type(value).__name__} {value!r}"
+        ) from None
+    if not known_only:
+        return frozenset(check_event_type(name) for name in names)
+    known = frozenset(n for n in names if isinstance(n, str) and n in EVENT_TYPE_NAMES)
+    unknown = sorted({repr(n) for n in names if not (isinstance(n, str) and n in known)})
+    if unknown:
+        raise InvalidInput(
+            f"no event has the type {', '.join(unknown)}: the types are "
+            f"{', '.join(sorted(EVENT_TYPE_NAMES))}"
+        )
+    return known
 
 
 @attrs.frozen

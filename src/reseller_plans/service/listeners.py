@@ -21,7 +21,7 @@ import attrs
 
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.domain.events import Event
-from reseller_plans.domain.feed import EVENT_TYPE_NAMES, event_type
+from reseller_plans.domain.feed import event_type, event_type_set
 from reseller_plans.logs import get_logger
 
 __all__ = ["Listeners", "RemoveListener", "check_event_types"]
@@ -38,28 +38,13 @@ def check_event_types(event_types: Iterable[str] | None) -> frozenset[str] | Non
 
     Raises:
         InvalidInput: a bare string (one type is a list of one), an empty filter, or a name of
-            no event type.
+            no event type (:func:`~reseller_plans.domain.feed.event_type_set`).
     """
     if event_types is None:
         return None
-    if isinstance(event_types, str):
-        raise InvalidInput(
-            f"event_types is a list of event types, such as [{event_types!r}], not a string"
-        )
-    try:
-        wanted = frozenset(event_types)
-    except TypeError:
-        raise InvalidInput(
-            f"event_types is a list of event types, not {type(event_types).__name__}"
-        ) from None
+    wanted = event_type_set(event_types, known_only=True)
     if not wanted:
         raise InvalidInput("event_types is empty: pass None for every event")
-    unknown = sorted(repr(t) for t in wanted if t not in EVENT_TYPE_NAMES)
-    if unknown:
-        raise InvalidInput(
-            f"no event has the type {', '.join(unknown)}: the types are "
-            f"{', '.join(sorted(EVENT_TYPE_NAMES))}"
-        )
     return wanted
 
 

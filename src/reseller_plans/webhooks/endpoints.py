@@ -10,7 +10,6 @@ a delivery at a given instant.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
@@ -18,39 +17,14 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 
 from reseller_plans.domain.errors import InvalidInput
+from reseller_plans.domain.feed import EVENT_TYPE_PATTERN, check_event_type, event_type_set
 from reseller_plans.domain.text import storable_text
 from reseller_plans.webhooks.keys import RetiredSecret, WebhookSecret
 
 __all__ = ["EVENT_TYPE_PATTERN", "Endpoint", "check_event_type", "url_without_credentials"]
 
-EVENT_TYPE_PATTERN: Final = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
-"""What an event type looks like: lowercase words joined by dots (``subscription.activated``)."""
-
-_MAX_EVENT_TYPE: Final = 128
 _MAX_URL: Final = 2048
 _MAX_ID: Final = 200
-
-
-def check_event_type(value: object) -> str:
-    """``value`` checked to be an event type name.
-
-    Args:
-        value: the name, such as ``"subscription.activated"``.
-
-    Returns:
-        The name, unchanged.
-
-    Raises:
-        InvalidInput: it is not text, or not lowercase words joined by dots.
-    """
-    if not isinstance(value, str):
-        raise InvalidInput(f"an event type is text, not {type(value).__name__} {value!r}")
-    if len(value) > _MAX_EVENT_TYPE or EVENT_TYPE_PATTERN.fullmatch(value) is None:
-        raise InvalidInput(
-            f"an event type is lowercase words joined by dots, such as "
-            f"'subscription.activated' (at most {_MAX_EVENT_TYPE} characters), not {value!r}"
-        )
-    return value
 
 
 def _endpoint_id(value: object) -> str:
@@ -85,17 +59,7 @@ def _url(value: object) -> str:
 
 
 def _event_types(value: Iterable[str] | None) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    if isinstance(value, str):
-        raise InvalidInput(
-            f"event_types is a set of event type names, not one text: write {{{value!r}}}"
-        )
-    try:
-        names = list(value)
-    except TypeError:
-        raise InvalidInput(f"event_types is a set of event type names, not {value!r}") from None
-    return frozenset(check_event_type(name) for name in names)
+    return frozenset() if value is None else event_type_set(value, known_only=False)
 
 
 def _retired(value: Iterable[RetiredSecret]) -> tuple[RetiredSecret, ...]:
