@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from standardwebhooks import Webhook
@@ -31,7 +30,7 @@ from reseller_plans.webhooks import (
     verify,
 )
 from service_world import World, make_world
-from store_kinds import kinds, store_of
+from store_kinds import store_fixture
 from webhook_world import LoopbackReceiver, Received, receiving, webhook_world
 
 QUICK = DeliverySettings(
@@ -39,10 +38,7 @@ QUICK = DeliverySettings(
 )
 
 
-@pytest.fixture(params=kinds("memory", "sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    with store_of(request.param, tmp_path) as make:
-        yield make
+make_store = store_fixture("memory", "sqlite", "postgres")
 
 
 @pytest.fixture
