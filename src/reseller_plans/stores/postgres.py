@@ -23,6 +23,7 @@ from psycopg import sql
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.stores.schema import (
     schema_audit,
+    schema_deliveries,
     schema_v1,
     schema_v2,
     schema_v3,
@@ -60,6 +61,8 @@ MIGRATIONS: tuple[str, ...] = (
     schema_v6(postgres=True),
     # 7: the audit trail: the events recorded before it get the audit of an unrecorded actor
     schema_audit(postgres=True),
+    # 8: webhook deliveries: each endpoint's cursor in the feed, one row per delivery
+    schema_deliveries(postgres=True),
 )
 """Forward migrations; ``reseller_plans_schema.version`` says how many have run."""
 

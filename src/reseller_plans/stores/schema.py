@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 __all__ = [
     "schema_audit",
+    "schema_deliveries",
     "schema_v1",
     "schema_v2",
     "schema_v3",
@@ -199,3 +200,45 @@ def schema_audit(*, postgres: bool) -> str:
     else:
         assignment = f"body = json_set(body, '$.audit', {audit})"
     return f"UPDATE events SET {assignment} WHERE {missing}"  # noqa: S608 - our own SQL
+
+
+def schema_deliveries(*, postgres: bool) -> str:
+    """Webhook deliveries (the ``DeliveryLog`` port): each endpoint's cursor in the feed, and
+    one row per delivery.
+
+    A delivery's row holds its key, the columns its queries read (its subscription, its place
+    in the feed, its state and when its next attempt is due), the rest of its record as JSON
+    (``stores.delivery_codec``), its body as bytes, exactly as rendered, and the claim of the
+    sender making an attempt, with the claim's generation (the fencing token).
+
+    Args:
+        postgres: whether the SQL is PostgreSQL's (the body is ``BYTEA``, SQLite's ``BLOB``).
+    """
+    body = "BYTEA" if postgres else "BLOB"
+    return f"""
+    CREATE TABLE webhook_cursors (
+        endpoint_id TEXT PRIMARY KEY,
+        position TEXT,
+        ingested BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE webhook_deliveries (
+        endpoint_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        subscription_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        next_attempt_at TEXT,
+        record TEXT NOT NULL,
+        body {body} NOT NULL,
+        claimed_by TEXT,
+        claimed_until TEXT,
+        generation BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (endpoint_id, event_id)
+    );
+    CREATE INDEX webhook_deliveries_open ON webhook_deliveries (endpoint_id, seq, event_id)
+        WHERE state IN ('pending', 'dead');
+    CREATE INDEX webhook_deliveries_by_state
+        ON webhook_deliveries (state, endpoint_id, seq, event_id);
+    CREATE INDEX webhook_deliveries_by_subscription
+        ON webhook_deliveries (subscription_id, endpoint_id, seq, event_id)
+    """

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from reseller_plans.domain.errors import InvalidInput
 from reseller_plans.stores.schema import (
     schema_audit,
+    schema_deliveries,
     schema_v1,
     schema_v2,
     schema_v3,
@@ -51,6 +52,8 @@ MIGRATIONS: tuple[str, ...] = (
     schema_v6(postgres=False),
     # 7: the audit trail: the events recorded before it get the audit of an unrecorded actor
     schema_audit(postgres=False),
+    # 8: webhook deliveries: each endpoint's cursor in the feed, one row per delivery
+    schema_deliveries(postgres=False),
 )
 """Forward migrations; the database's ``user_version`` says how many have run."""
 
