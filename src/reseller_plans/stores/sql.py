@@ -23,6 +23,7 @@ from reseller_plans.stores.codec import (
     outbox_to_row,
 )
 from reseller_plans.stores.sql_base import Dialect, utc_text
+from reseller_plans.stores.sql_deliveries import SQLDeliveries
 from reseller_plans.stores.sql_queries import SQLQueries
 
 __all__ = ["DUE", "Dialect", "SQLUnitOfWork", "utc_text"]  # Dialect, utc_text: from sql_base
@@ -51,7 +52,7 @@ def _due_text(sub: Subscription) -> str | None:
     return None if when is None else utc_text(when)
 
 
-class SQLUnitOfWork(SQLQueries):
+class SQLUnitOfWork(SQLQueries, SQLDeliveries):
     """One transaction over the SQL tables (the store opens and closes the transaction)."""
 
     def get(self, subscription_id: str) -> Subscription | None:
