@@ -138,13 +138,14 @@ def test_only_the_saga_driver_calls_a_port_from_the_service() -> None:
 
 
 def test_no_store_imports_another_store_nor_the_testing_package() -> None:
-    # The SQL stores share ``stores.sql`` (with ``sql_base`` and ``sql_queries``),
-    # ``stores.sql_store`` (their base), ``stores.schema`` and ``stores.codec``; the in-memory
-    # store keeps its webhook deliveries in ``stores.memory_deliveries``; a store's own module
-    # (memory, sqlite, postgres) is imported by no other.
+    # The SQL stores share ``stores.sql`` (with ``sql_base``, ``sql_queries`` and
+    # ``sql_deliveries``), ``stores.sql_store`` (their base), ``stores.schema``, ``stores.codec``
+    # and ``stores.delivery_codec``; the in-memory store keeps its webhook deliveries in
+    # ``stores.memory_deliveries``; a store's own module (memory, sqlite, postgres) is imported
+    # by no other.
     stores = Path(reseller_plans.domain.__file__).parent.parent / "stores"
     names = ("sql", "sql_base", "sql_queries", "sql_store", "schema", "codec", "coordination")
-    names += ("memory_deliveries",)
+    names += ("memory_deliveries", "sql_deliveries", "delivery_codec")
     shared = {f"reseller_plans.stores.{name}" for name in names}
     found = [
         f"{path.name}: {name}"
