@@ -209,7 +209,10 @@ def schema_deliveries(*, postgres: bool) -> str:
     A delivery's row holds its key, the columns its queries read (its subscription, its place
     in the feed, its state and when its next attempt is due), the rest of its record as JSON
     (``stores.delivery_codec``), its body as bytes, exactly as rendered, and the claim of the
-    sender making an attempt, with the claim's generation (the fencing token).
+    sender making an attempt, with the claim's generation (the fencing token). Its indexes
+    serve ``open_deliveries`` (a partial one, of the pending and dead deliveries: what a sender
+    reads on every run stays small however many were delivered) and the operator's pages and
+    counts by state, and by subscription, in their order.
 
     Args:
         postgres: whether the SQL is PostgreSQL's (the body is ``BYTEA``, SQLite's ``BLOB``).
