@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, cast
 
 import attrs
@@ -29,7 +28,7 @@ from reseller_plans.domain.deliveries import (
     skip,
 )
 from reseller_plans.ports import Store
-from store_kinds import kinds, store_of
+from store_kinds import store_fixture
 
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -40,10 +39,7 @@ PENDING, DELIVERED, DEAD, SKIPPED = (
 )  # fmt: skip
 
 
-@pytest.fixture(params=kinds("memory", "sqlite", "postgres"))
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
-    with store_of(request.param, tmp_path) as make:
-        yield make
+make_store = store_fixture("memory", "sqlite", "postgres")
 
 
 @pytest.fixture
@@ -118,7 +114,7 @@ def test_the_cursor_moves_from_was_to_now_and_a_stale_was_writes_nothing(store: 
             assert not uow.ingest_deliveries("crm", [delivery("e3", 3)], was=was, now=later)
         assert uow.feed_cursor("crm") == second
         assert uow.get_delivery("crm", "e3") is None
-        assert [s.record.event_id for s in uow.open_deliveries("crm", 10)] == ["e1", "e2"]
+    assert _page(store) == [("crm", 1, "e1"), ("crm", 2, "e2")]
 
 
 def test_a_cursor_not_at_the_start_is_refused_for_a_new_endpoint(store: Store) -> None:
@@ -141,7 +137,7 @@ def test_each_endpoint_has_its_own_cursor_and_a_move_without_deliveries_counts(
     with log(store) as uow:
         assert uow.feed_cursor("crm") == skipped
         assert uow.feed_cursor("erp") == FeedCursor("p1", 1)
-        assert uow.open_deliveries("crm", 10) == []
+        assert uow.next_deliveries("crm", now=T0, hold_back=True, limit=10) == []
 
 
 def test_ingesting_a_delivery_again_keeps_the_one_stored(store: Store) -> None:
@@ -157,27 +153,57 @@ def test_ingesting_a_delivery_again_keeps_the_one_stored(store: Store) -> None:
 # ---------------------------------------------------------------------------- what may go
 
 
-def test_open_deliveries_are_the_pending_and_dead_ones_in_feed_order(store: Store) -> None:
+def _next(store: Store, at: dt.datetime = T0, *, hold_back: bool = True, limit: int = 10,
+          endpoint: str = "crm") -> list[str]:  # fmt: skip
+    with log(store) as uow:
+        found = uow.next_deliveries(endpoint, now=at, hold_back=hold_back, limit=limit)
+    return [s.record.event_id for s in found]
+
+
+@pytest.fixture
+def lines(store: Store) -> Store:
+    """An endpoint's deliveries, five subscriptions in every state, ingested out of order."""
     ingest(
         store,
-        delivery("e5", 5),
-        delivery("e2", 2, state=DEAD, dead_reason=DeadReason.GONE),
+        delivery("e5", 5),  # sub_1: e1 delivered, e2 its next, e5 behind it
+        delivery("e2", 2),
         delivery("e1", 1, state=DELIVERED),
-        delivery("e3b", 3, subscription="sub_2"),
-        delivery("e3a", 3),
-        delivery("e4", 4, state=SKIPPED),
-        delivery("e6", 6, next_attempt_at=T0 + MINUTE),
+        delivery("e6", 6, subscription="sub_2"),  # sub_2: a dead letter e3, then e6
+        delivery("e3", 3, subscription="sub_2", state=DEAD, dead_reason=DeadReason.GONE),
+        delivery("e4", 4, subscription="sub_3", state=SKIPPED),  # sub_3: e7 not due yet
+        delivery("e7", 7, subscription="sub_3", next_attempt_at=T0 + MINUTE),
+        delivery("e8", 8, subscription="sub_3"),
+        delivery("e9", 9, subscription="sub_4", next_attempt_at=T0),  # due at T0 exactly
+        delivery("e10b", 10, subscription="sub_5"),  # one sequence: the event id decides
+        delivery("e10a", 10, subscription="sub_5"),
     )
     ingest(store, delivery("x1", 1, endpoint="erp"), endpoint="erp")
-    with log(store) as uow:
-        listed = [s.record.event_id for s in uow.open_deliveries("crm", 10)]
-        first_two = [s.record.event_id for s in uow.open_deliveries("crm", 2)]
-        other = uow.open_deliveries("erp", 10)
-        none = uow.open_deliveries("nobody", 10)
-    assert listed == ["e2", "e3a", "e3b", "e5", "e6"]
-    assert first_two == ["e2", "e3a"]
-    assert [s.body for s in other] == [b'{"id":"x1"}']
-    assert none == []
+    return store
+
+
+def test_next_deliveries_are_each_subscriptions_first_not_done_when_due(lines: Store) -> None:
+    assert _next(lines) == ["e2", "e9", "e10a"]  # e3 holds back e6; e7 is not due
+    assert _next(lines, limit=2) == ["e2", "e9"]
+    assert _next(lines, T0 + MINUTE) == ["e2", "e7", "e9", "e10a"]
+    assert _next(lines, T0 - MINUTE) == ["e2", "e10a"]
+    assert _next(lines, endpoint="erp") == ["x1"]
+    assert _next(lines, endpoint="nobody") == []
+    with log(lines) as uow:
+        found = uow.next_deliveries("crm", now=T0, hold_back=True, limit=1)
+    assert found == [stored(lines, "e2")]  # whole: its record, its body, its claim
+
+
+def test_without_hold_back_a_dead_letter_is_passed_over(lines: Store) -> None:
+    assert _next(lines, hold_back=False) == ["e2", "e6", "e9", "e10a"]
+    assert _next(lines, hold_back=False, limit=2) == ["e2", "e6"]
+
+
+def test_a_redriven_dead_letter_goes_first_again_in_its_subscription(lines: Store) -> None:
+    dead = stored(lines, "e3").record
+    with log(lines) as uow:
+        assert uow.change_delivery(redrive(dead, by="operator:ana", at=T0), was=DEAD, now=T0)
+    assert _next(lines) == ["e2", "e3", "e9", "e10a"]
+    assert _next(lines, hold_back=False) == ["e2", "e3", "e9", "e10a"]
 
 
 # ---------------------------------------------------------------------------- claims
@@ -227,8 +253,9 @@ def test_an_outcome_is_recorded_under_its_claim_and_ends_it(store: Store) -> Non
     assert after.record.next_attempt_at == T0 + dt.timedelta(seconds=5)
     with log(store) as uow:  # the claim ended: its outcome cannot be recorded twice
         assert not uow.finish_delivery(claimed, retry)
-        open_ones = [s.record for s in uow.open_deliveries("crm", 10)]
-        assert open_ones == [retry, DeliveryRecord("crm", "e2", "sub_1", 2)]
+        assert uow.get_delivery("crm", "e1") == after
+    assert _next(store) == []  # e1 waits for its retry, e2 behind it
+    assert _next(store, T0 + dt.timedelta(seconds=5)) == ["e1"]
     again = claim(store, "e1", "a", T0 + MINUTE)
     assert again is not None
     assert again.generation == 2
@@ -237,8 +264,8 @@ def test_an_outcome_is_recorded_under_its_claim_and_ends_it(store: Store) -> Non
     with log(store) as uow:
         assert uow.finish_delivery(again, done)
     with log(store) as uow:
-        assert [s.record.event_id for s in uow.open_deliveries("crm", 10)] == ["e2"]
         assert uow.count_deliveries(DELIVERED) == 1
+    assert _next(store, T0 + MINUTE) == ["e2"]
 
 
 def test_an_attempt_whose_claim_was_taken_over_cannot_record_its_outcome(store: Store) -> None:
@@ -395,14 +422,16 @@ BODIES = {
 
 
 def test_bodies_are_kept_byte_for_byte(store: Store) -> None:
-    ingest(store, *(delivery(name, i, body=body) for i, (name, body) in enumerate(BODIES.items())))
+    ingest(store, *(delivery(name, i, body=body, subscription=name)
+                    for i, (name, body) in enumerate(BODIES.items())))  # fmt: skip
+    with log(store) as uow:
+        found = uow.next_deliveries("crm", now=T0, hold_back=True, limit=10)
+    assert {s.record.event_id: s.body for s in found} == BODIES
     for name, body in BODIES.items():
         assert stored(store, name).body == body
         claimed = claim(store, name, "a", T0)
         assert claimed is not None
         assert claimed.body == body
-    with log(store) as uow:
-        assert {s.record.event_id: s.body for s in uow.open_deliveries("crm", 10)} == BODIES
 
 
 def test_a_record_with_everything_set_is_kept_whole(store: Store) -> None:

@@ -106,6 +106,7 @@ def test_two_processes_moving_the_same_cursor_one_wins(
             owner = "one" if endpoint in won["one"] else "two"
             cursor = uow.feed_cursor(endpoint)
             assert cursor.position == f"{owner}@{endpoint}"
-            bodies = {s.record.event_id: s.body for s in uow.open_deliveries(endpoint, 10)}
+            kept = [uow.get_delivery(endpoint, f"e{n}") for n in range(3)]
+            bodies = {s.record.event_id: s.body for s in kept if s is not None}
             assert bodies.pop("e1") == bodies.pop("e2") == owner.encode()  # the winner's only
             assert list(bodies) == (["e0"] if int(endpoint[2:]) % 2 else [])

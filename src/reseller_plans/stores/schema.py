@@ -210,9 +210,10 @@ def schema_deliveries(*, postgres: bool) -> str:
     in the feed, its state and when its next attempt is due), the rest of its record as JSON
     (``stores.delivery_codec``), its body as bytes, exactly as rendered, and the claim of the
     sender making an attempt, with the claim's generation (the fencing token). Its indexes
-    serve ``open_deliveries`` (a partial one, of the pending and dead deliveries: what a sender
-    reads on every run stays small however many were delivered) and the operator's pages and
-    counts by state, and by subscription, in their order.
+    serve ``next_deliveries`` (the pending ones of an endpoint in feed order, and a partial one
+    of the pending and dead ones per subscription: what a sender reads on every run stays
+    small however many were delivered) and the operator's pages and counts by state, and by
+    subscription, in their order.
 
     Args:
         postgres: whether the SQL is PostgreSQL's (the body is ``BYTEA``, SQLite's ``BLOB``).
@@ -238,7 +239,8 @@ def schema_deliveries(*, postgres: bool) -> str:
         generation BIGINT NOT NULL DEFAULT 0,
         PRIMARY KEY (endpoint_id, event_id)
     );
-    CREATE INDEX webhook_deliveries_open ON webhook_deliveries (endpoint_id, seq, event_id)
+    CREATE INDEX webhook_deliveries_heads
+        ON webhook_deliveries (endpoint_id, subscription_id, state, seq, event_id)
         WHERE state IN ('pending', 'dead');
     CREATE INDEX webhook_deliveries_by_state
         ON webhook_deliveries (state, endpoint_id, seq, event_id);

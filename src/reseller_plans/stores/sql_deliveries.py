@@ -26,8 +26,25 @@ _RECORD = "endpoint_id, event_id, subscription_id, seq, record"
 _COLUMNS = f"{_RECORD}, body, claimed_by, claimed_until, generation"
 """What :func:`_stored` reads of a row, in its order."""
 
-_OPEN = "state IN ('pending', 'dead')"
-"""The deliveries ``open_deliveries`` lists (the condition of their partial index)."""
+_NEXT = (
+    f"SELECT {_COLUMNS} FROM webhook_deliveries d"  # noqa: S608 - our own SQL
+    " WHERE d.state = 'pending' AND d.endpoint_id = ?"
+    " AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?)"
+    " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e"
+    " WHERE e.endpoint_id = d.endpoint_id AND e.subscription_id = d.subscription_id"
+    " AND e.state IN ('pending', 'dead') AND {blocking}"
+    " AND (e.seq, e.event_id) < (d.seq, d.event_id))"
+    " ORDER BY d.seq, d.event_id LIMIT ?"
+)
+"""The pending deliveries to an endpoint that are due and come first in their subscription
+among those not done (``{blocking}``: the states that hold back the ones after them). The
+outer scan reads the ``by_state`` index in feed order; each probe reads the ``heads`` index
+(the pending and dead ones only, however many were delivered), whose condition it repeats
+word for word so that SQLite uses it."""
+
+_BLOCKING = {True: "1 = 1", False: "e.state = 'pending'"}
+"""With ``hold_back``, a dead letter holds back its subscription too; without, only a pending
+delivery comes before the ones after it."""
 
 _UNCLAIMED = "(claimed_until IS NULL OR claimed_until <= ?)"
 """No sender's claim on the delivery lasts at the instant given."""
@@ -121,11 +138,11 @@ class SQLDeliveries(SQLBase):
             )  # fmt: skip
         return True
 
-    def open_deliveries(self, endpoint_id: str, limit: int) -> list[StoredDelivery]:
+    def next_deliveries(
+        self, endpoint_id: str, *, now: dt.datetime, hold_back: bool, limit: int
+    ) -> list[StoredDelivery]:
         rows = self._run(
-            f"SELECT {_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = ? AND {_OPEN}"  # noqa: S608
-            " ORDER BY seq, event_id LIMIT ?",
-            (endpoint_id, limit),
+            _NEXT.format(blocking=_BLOCKING[hold_back]), (endpoint_id, utc_text(now), limit)
         ).fetchall()
         return [_stored(row) for row in rows]
 
