@@ -42,6 +42,23 @@ make_store = store_fixture("memory", "sqlite", "postgres")
 
 
 @pytest.fixture
+def hook(make_store: Callable[[], Store]) -> Iterator[Callable[..., tuple[World, WebhookNotifier]]]:
+    """Builds webhook worlds over the test's store; closes their stores and notifiers."""
+    made: list[tuple[World, WebhookNotifier]] = []
+
+    def build(
+        endpoints: list[Endpoint], settings: DeliverySettings | None = None
+    ) -> tuple[World, WebhookNotifier]:
+        made.append(webhook_world(endpoints, make_store=make_store, settings=settings))
+        return made[-1]
+
+    yield build
+    for world, notifier in made:
+        notifier.close()
+        world.store.close()
+
+
+@pytest.fixture
 def receiver() -> Iterator[tuple[LoopbackReceiver, Endpoint, WebhookSecret]]:
     yield from receiving()
 
@@ -63,11 +80,11 @@ def _settle(world: World, *, step: dt.timedelta = dt.timedelta(minutes=1), runs:
 
 
 def test_every_event_arrives_once_in_order_signed_for_ours_and_standardwebhooks(
-    make_store: Callable[[], Store],
+    hook: Callable[..., tuple[World, WebhookNotifier]],
     receiver: tuple[LoopbackReceiver, Endpoint, WebhookSecret],
 ) -> None:
     server, endpoint, secret = receiver
-    world, _ = webhook_world([endpoint], make_store=make_store)
+    world, _ = hook([endpoint])
     world.clock.set(dt.datetime.now(dt.UTC))  # standardwebhooks checks against real time
     first = world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
     second = world.plans.upgrade("3543", Plan.FREE, alias="second", actor=world.disti)
@@ -104,12 +121,11 @@ def test_every_event_arrives_once_in_order_signed_for_ours_and_standardwebhooks(
 
 
 def test_a_receiver_that_fails_three_times_gets_every_event_once_in_order_same_ids(
-    make_store: Callable[[], Store],
+    hook: Callable[..., tuple[World, WebhookNotifier]],
     receiver: tuple[LoopbackReceiver, Endpoint, WebhookSecret],
 ) -> None:
     server, endpoint, secret = receiver
-    world, _ = webhook_world([endpoint], make_store=make_store,
-                             settings=DeliverySettings(jitter=0))  # fmt: skip
+    world, _ = hook([endpoint], DeliverySettings(jitter=0))
     sub = world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
     server.script = [503, 500, 502]
 
@@ -157,11 +173,11 @@ def test_a_tampered_body_or_a_stale_timestamp_is_refused(
 
 
 def test_a_receiver_down_past_the_budget_is_a_dead_letter_that_holds_back_then_is_redriven(
-    make_store: Callable[[], Store],
+    hook: Callable[..., tuple[World, WebhookNotifier]],
     receiver: tuple[LoopbackReceiver, Endpoint, WebhookSecret],
 ) -> None:
     server, endpoint, _ = receiver
-    world, _ = webhook_world([endpoint], make_store=make_store, settings=QUICK)
+    world, _ = hook([endpoint], QUICK)
     sub = world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
     other = world.plans.upgrade("3543", Plan.FREE, alias="second", actor=world.disti)
     feed = _feed_ids(world, sub.id)
@@ -223,7 +239,7 @@ def test_skip_ahead_lets_the_later_events_go_and_skip_gives_a_dead_letter_up(
 
 
 def test_each_endpoint_gets_the_types_it_wants_signed_with_its_own_secret(
-    make_store: Callable[[], Store],
+    hook: Callable[..., tuple[World, WebhookNotifier]],
 ) -> None:
     crm, ledger = LoopbackReceiver(), LoopbackReceiver()
     try:
@@ -232,7 +248,7 @@ def test_each_endpoint_gets_the_types_it_wants_signed_with_its_own_secret(
             Endpoint("crm", crm.url, crm_secret, event_types={"subscription.activated"}),
             Endpoint("ledger", ledger.url, ledger_secret),
         ]
-        world, _ = webhook_world(endpoints, make_store=make_store)
+        world, _ = hook(endpoints)
         world.plans.upgrade("3542", Plan.STANDARD, alias="first", actor=world.disti)
 
         world.plans.run_due()
@@ -343,12 +359,11 @@ def test_a_reseller_may_not_redrive_and_paging_reads_every_delivery(
 
 
 def test_dead_letters_hold_back_only_their_own_subscriptions_however_many(
-    make_store: Callable[[], Store],
+    hook: Callable[..., tuple[World, WebhookNotifier]],
     receiver: tuple[LoopbackReceiver, Endpoint, WebhookSecret],
 ) -> None:
     server, endpoint, _ = receiver
-    world, _ = webhook_world([endpoint], make_store=make_store,
-                             settings=DeliverySettings(max_attempts=1))  # fmt: skip
+    world, _ = hook([endpoint], DeliverySettings(max_attempts=1))
     for n in range(4):
         world.reseller(f"50{n}")
         world.plans.upgrade(f"50{n}", Plan.FREE, alias=f"dead{n}", actor=world.disti)
