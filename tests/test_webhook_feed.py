@@ -19,6 +19,7 @@ from reseller_plans.stores.memory import InMemoryStore
 from reseller_plans.testing.packed_store import PackedStore
 from reseller_plans.webhooks import (
     DeadReason,
+    DeliveryRecord,
     DeliverySettings,
     DeliveryState,
     Endpoint,
@@ -377,3 +378,32 @@ def test_dead_letters_hold_back_only_their_own_subscriptions_however_many(
 
     assert _ids(server.delivered()) == _feed_ids(world, later.id)  # not held back by the others
     assert report.webhook_dead_letters == 4
+
+
+def test_a_failing_endpoint_is_paused_for_the_rest_of_a_pass_its_budgets_untouched(
+    receiver: tuple[LoopbackReceiver, Endpoint, WebhookSecret],
+) -> None:
+    server, endpoint, _ = receiver
+    world, notifier = webhook_world([endpoint])
+    for n in range(7):
+        world.reseller(f"60{n}")
+        world.plans.upgrade(f"60{n}", Plan.FREE, alias=f"paused{n}", actor=world.disti)
+    server.script = [500] * 100
+
+    report = world.plans.run_due()
+
+    assert (notifier.pause_after, report.webhooks_retrying, len(server.received)) == (5, 5, 5)
+    heads: dict[str, DeliveryRecord] = {}
+    for delivery in world.plans.webhook_deliveries(state="pending"):
+        heads.setdefault(delivery.subscription_id, delivery)  # each one's first, in feed order
+    assert sorted(d.attempts for d in heads.values()) == [0, 0, 1, 1, 1, 1, 1]
+    with pytest.raises(InvalidInput, match="pause_after"):
+        WebhookNotifier([endpoint], pause_after=0)
+    unpaused, _ = webhook_world([endpoint], settings=None)
+    unpaused.plans = ResellerPlans(
+        bss=unpaused.bss, storefront=unpaused.storefront, mailer=unpaused.mailer,
+        store=world.store, clock=world.clock,
+        webhooks=WebhookNotifier([endpoint], pause_after=None),
+    )  # fmt: skip
+    world.clock.advance(dt.timedelta(minutes=1))
+    assert unpaused.plans.run_due().webhooks_retrying == 7  # every head, none paused

@@ -1,6 +1,7 @@
 """The multi-process tests' fixture: a fresh world per test, on a SQLite file and on a
 PostgreSQL schema of its own (skipped, saying why, when RESELLER_PLANS_TEST_POSTGRES_DSN is not
-set); every child process it started is killed at the end, whatever happened."""
+set); every child process it started is killed at the end, whatever happened. And ``store``:
+the same two kinds named for child processes that open the store themselves."""
 
 from __future__ import annotations
 
@@ -30,3 +31,18 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
         if schema is not None:
             with psycopg.connect(DSN or "", autocommit=True) as connection:
                 connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A store for child processes to open, as ``sqlite:PATH`` or ``postgres:SCHEMA`` (the
+    schema dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:{tmp_path / 'plans.sqlite3'}"
+        return
+    if not DSN:
+        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
+    schema = f"mp_{os.urandom(5).hex()}"
+    yield f"postgres:{schema}"
+    with psycopg.connect(DSN, autocommit=True) as connection:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -8,27 +8,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
 CHILD = Path(__file__).with_name("mp_resend.py")
 DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:{tmp_path / 'plans.sqlite3'}"
-        return
-    if not DSN:
-        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
-    schema = f"mp_{os.urandom(5).hex()}"
-    yield f"postgres:{schema}"
-    with psycopg.connect(DSN, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def _run(*args: str) -> str:

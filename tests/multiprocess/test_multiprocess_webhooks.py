@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from mp_resend import store_of
 
@@ -27,24 +26,19 @@ CHILD = Path(__file__).with_name("mp_webhooks.py")
 DSN = os.environ.get("RESELLER_PLANS_TEST_POSTGRES_DSN")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:{tmp_path / 'plans.sqlite3'}"
-        return
-    if not DSN:
-        pytest.skip("no PostgreSQL configured: set RESELLER_PLANS_TEST_POSTGRES_DSN")
-    schema = f"mp_{os.urandom(5).hex()}"
-    yield f"postgres:{schema}"
-    with psycopg.connect(DSN, autocommit=True) as connection:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-
-
 @pytest.fixture
 def receiver() -> Iterator[LoopbackReceiver]:
     receiving = LoopbackReceiver()
     yield receiving
     receiving.close()
+
+
+def _setup(store: str, resellers: int) -> None:
+    """Upgrade and cancel that many resellers: their events wait in the feed."""
+    subprocess.run(  # noqa: S603 - our own child script
+        [sys.executable, str(CHILD), "setup", store, str(resellers)], capture_output=True,
+        text=True, timeout=120, check=True,
+    )  # fmt: skip
 
 
 def _child(*args: str) -> subprocess.Popen[str]:
@@ -86,10 +80,7 @@ def _lines(received: list[Received]) -> dict[str, list[str]]:
 def test_two_notifiers_racing_deliver_every_event_exactly_once_in_order(
     store: str, receiver: LoopbackReceiver
 ) -> None:
-    subprocess.run(  # noqa: S603 - our own child script
-        [sys.executable, str(CHILD), "setup", store, "6"], capture_output=True, text=True,
-        timeout=120, check=True,
-    )  # fmt: skip
+    _setup(store, 6)
     feed = _feed(store)
     secret = WebhookSecret.generate()
     receiver.delay = 0.005  # slow enough that the two overlap all along
@@ -114,10 +105,7 @@ def test_two_notifiers_racing_deliver_every_event_exactly_once_in_order(
 def test_a_notifier_killed_mid_attempt_is_taken_over_once_its_claim_runs_out(
     store: str, receiver: LoopbackReceiver
 ) -> None:
-    subprocess.run(  # noqa: S603 - our own child script
-        [sys.executable, str(CHILD), "setup", store, "1"], capture_output=True, text=True,
-        timeout=120, check=True,
-    )  # fmt: skip
+    _setup(store, 1)
     (feed,) = _feed(store).values()
     secret = WebhookSecret.generate()
     args = ("deliver", store, receiver.url, secret.reveal(), "2")

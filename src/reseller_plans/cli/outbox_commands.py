@@ -7,11 +7,9 @@ import sys
 from typing import Any
 
 import click
-from rich import box
-from rich.table import Table
 
 from reseller_plans.cli.app import cli, json_option, pass_session
-from reseller_plans.cli.render import print_csv_table
+from reseller_plans.cli.render import print_records
 from reseller_plans.cli.session import EXIT_FAILED, EXIT_OK, Session, errors
 from reseller_plans.domain.messages import MessageStatus
 from reseller_plans.ports import OutboxEntry
@@ -76,19 +74,13 @@ def outbox(
             if limit is not None and len(records) >= limit:
                 break
             records.append(message_record(entry))
-    if session.json_output:
-        session.echo_json(records)
-    elif csv_output:
-        print_csv_table(COLUMNS, [{**r, "to": " ".join(r["to"])} for r in records])
-    else:
-        table = Table(*("message", "subscription", "kind", "status", "attempts", "last error"),
-                      box=box.SIMPLE_HEAD)  # fmt: skip
-        for r in records:
-            table.add_row(r["message"], r["subscription"], r["kind"], r["status"],
-                          str(r["attempts"]), r["last_error"] or "")  # fmt: skip
-        session.out.print(table)
-        noun = "message" if len(records) == 1 else "messages"
-        session.out.print(f"{len(records)} {noun}", highlight=False)
+    shown = [{**r, "to": " ".join(r["to"])} for r in records] if csv_output else records
+    print_records(
+        session, shown, csv_columns=COLUMNS if csv_output else None,
+        table=[("message", "message"), ("subscription", "subscription"), ("kind", "kind"),
+               ("status", "status"), ("attempts", "attempts"), ("last error", "last_error")],
+        nouns=("message", "messages"),
+    )  # fmt: skip
     sys.exit(EXIT_FAILED if status == MessageStatus.FAILED.value and records else EXIT_OK)
 
 

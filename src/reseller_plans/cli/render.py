@@ -37,6 +37,7 @@ __all__ = [
     "print_bulk",
     "print_reports",
     "print_subscription",
+    "print_records",
     "subscription_dict",
 ]
 
@@ -231,6 +232,38 @@ def print_csv(records: Sequence[dict[str, Any]]) -> None:
             "remedy": "; ".join(f["remedy"] for f in rec["failures"]),
         })  # fmt: skip
     print_csv_table(CSV_COLUMNS, cells)
+
+
+def print_records(
+    session: Session,
+    records: Sequence[dict[str, Any]],
+    *,
+    csv_columns: Sequence[str] | None,
+    table: Sequence[tuple[str, str]],
+    nouns: tuple[str, str],
+) -> None:
+    """A listing as the operator asked for it: JSON (``--json``), CSV of ``csv_columns``
+    (``--csv``, when they are given), or a table of ``(header, key)`` columns and a count.
+
+    Args:
+        session: the command's session (its output, and whether JSON was asked for).
+        records: the rows, as JSON values.
+        csv_columns: the CSV's columns, or None when CSV was not asked for.
+        table: the table's headers and the keys of their cells.
+        nouns: the count's noun, singular and plural (``("message", "messages")``).
+    """
+    if session.json_output:
+        session.echo_json(list(records))
+        return
+    if csv_columns is not None:
+        print_csv_table(csv_columns, records)
+        return
+    shown = Table(*(header for header, _ in table), box=box.SIMPLE_HEAD)
+    for record in records:
+        shown.add_row(*("" if record[key] is None else str(record[key]) for _, key in table))
+    session.out.print(shown)
+    noun = nouns[0] if len(records) == 1 else nouns[1]
+    session.out.print(f"{len(records)} {noun}", highlight=False)
 
 
 def print_csv_table(columns: Sequence[str], records: Sequence[dict[str, Any]]) -> None:

@@ -12,11 +12,9 @@ import sys
 from typing import Any
 
 import click
-from rich import box
-from rich.table import Table
 
 from reseller_plans.cli.app import cli, json_option, pass_session
-from reseller_plans.cli.render import print_csv_table
+from reseller_plans.cli.render import print_records
 from reseller_plans.cli.session import EXIT_FAILED, EXIT_OK, Session, errors
 from reseller_plans.domain.deliveries import DeliveryRecord, DeliveryState
 from reseller_plans.domain.errors import NotFound
@@ -87,19 +85,12 @@ def webhooks(
                 mine[sid] = _of_distributor(session, sid)
             if mine[sid]:
                 records.append(delivery_record(record))
-    if session.json_output:
-        session.echo_json(records)
-    elif csv_output:
-        print_csv_table(COLUMNS, records)
-    else:
-        table = Table(*("endpoint", "event", "subscription", "state", "attempts", "last error"),
-                      box=box.SIMPLE_HEAD)  # fmt: skip
-        for r in records:
-            table.add_row(r["endpoint"], r["event"], r["subscription"], r["state"],
-                          str(r["attempts"]), r["last_error"] or "")  # fmt: skip
-        session.out.print(table)
-        noun = "delivery" if len(records) == 1 else "deliveries"
-        session.out.print(f"{len(records)} {noun}", highlight=False)
+    print_records(
+        session, records, csv_columns=COLUMNS if csv_output else None,
+        table=[("endpoint", "endpoint"), ("event", "event"), ("subscription", "subscription"),
+               ("state", "state"), ("attempts", "attempts"), ("last error", "last_error")],
+        nouns=("delivery", "deliveries"),
+    )  # fmt: skip
     sys.exit(EXIT_FAILED if state == DeliveryState.DEAD.value and records else EXIT_OK)
 
 

@@ -166,8 +166,10 @@ def check_deadlines(leases: LeaseSettings, **adapters: object) -> None:
 _PORTS: dict[str, type] = {"bss": BSS, "storefront": Storefront, "mailer": Mailer}
 
 
-def _methods(port: type) -> list[str]:
-    return sorted(n for n, v in vars(port).items() if callable(v) and not n.startswith("_"))
+def _missing(adapter: object, port: type) -> list[str]:
+    """The public methods of ``port`` that ``adapter`` lacks, sorted."""
+    methods = sorted(n for n, v in vars(port).items() if callable(v) and not n.startswith("_"))
+    return [m for m in methods if not callable(getattr(adapter, m, None))]
 
 
 def check_ports(*, store: Store, **adapters: object) -> None:
@@ -181,14 +183,14 @@ def check_ports(*, store: Store, **adapters: object) -> None:
         InvalidInput: naming the adapter (or the store) and every method it lacks.
     """
     for name, adapter in adapters.items():
-        missing = [m for m in _methods(_PORTS[name]) if not callable(getattr(adapter, m, None))]
+        missing = _missing(adapter, _PORTS[name])
         if missing:
             raise InvalidInput(
                 f"the {name} adapter {type(adapter).__name__} lacks {', '.join(missing)} of the "
                 f"{_PORTS[name].__name__} port (see the CHANGELOG for what each version added)"
             )
     with store.unit_of_work() as uow:
-        missing = [m for m in _methods(UnitOfWork) if not callable(getattr(uow, m, None))]
+        missing = _missing(uow, UnitOfWork)
     if missing:
         raise InvalidInput(
             f"the store {type(store).__name__}'s unit of work lacks {', '.join(missing)} of the "
@@ -210,7 +212,7 @@ def check_delivery_log(store: Store, webhooks: object) -> None:
             f"webhooks must be a WebhookNotifier (or have deliver_due), not {webhooks!r}"
         )
     with store.unit_of_work() as uow:
-        missing = [m for m in _methods(DeliveryLog) if not callable(getattr(uow, m, None))]
+        missing = _missing(uow, DeliveryLog)
         if missing:
             raise InvalidInput(
                 f"the store {type(store).__name__} keeps no webhook deliveries (its unit of "

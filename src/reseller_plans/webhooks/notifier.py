@@ -80,6 +80,18 @@ class WebhookTally:
                                                      strict=True)))  # fmt: skip
 
 
+@attrs.define
+class _Run:
+    """What one ``deliver_due`` call remembers between its passes."""
+
+    tried: set[tuple[str, str]] = attrs.Factory(set)
+    """The deliveries attempted (or found claimed): at most once a call."""
+    failures: dict[str, int] = attrs.Factory(dict)
+    """Failed attempts in a row, per endpoint."""
+    paused: set[str] = attrs.Factory(set)
+    """The endpoints no longer sent to in this call."""
+
+
 def _log_of(uow: UnitOfWork) -> DeliveryLog:
     """The unit of work as the delivery log it also is (``check_store`` made sure)."""
     return cast(DeliveryLog, uow)
@@ -118,10 +130,14 @@ class WebhookNotifier:
             ``ResellerPlans`` passes its own).
         claim_for: how long one attempt's claim lasts.
         random: the jitter's source of floats in [0, 1).
+        pause_after: after this many failed attempts in a row to one endpoint, a pass stops
+            sending to it (the rest stays due, its budget untouched, for the next pass): a
+            receiver that hangs costs a pass a few timeouts, not one per subscription. None
+            for no pause.
 
     Raises:
         InvalidInput: no endpoints, two with one id, something that is not an ``Endpoint``, or
-            a ``claim_for`` that is not a positive ``timedelta``.
+            a ``claim_for`` that is not a positive ``timedelta``, or a ``pause_after`` below 1.
     """
 
     def __init__(
@@ -133,12 +149,18 @@ class WebhookNotifier:
         clock: Clock | None = None,
         claim_for: dt.timedelta = DEFAULT_CLAIM,
         random: Callable[[], float] = random_module.random,
+        pause_after: int | None = 5,
     ) -> None:
         self.endpoints = _endpoints(endpoints)
         if not self.endpoints:
             raise InvalidInput("a WebhookNotifier needs at least one endpoint")
         if not isinstance(claim_for, dt.timedelta) or claim_for <= dt.timedelta(0):
             raise InvalidInput(f"claim_for must be a positive timedelta, not {claim_for!r}")
+        if pause_after is not None and (
+            isinstance(pause_after, bool) or not isinstance(pause_after, int) or pause_after < 1
+        ):
+            raise InvalidInput(f"pause_after must be 1 or more (or None), not {pause_after!r}")
+        self.pause_after = pause_after
         self.settings = settings or DeliverySettings()
         self.claim_for = claim_for
         self._owns_sender = sender is None
@@ -178,11 +200,11 @@ class WebhookNotifier:
         tally = WebhookTally()
         for endpoint in self.endpoints:
             tally += self._ingest(store, endpoint)
-        tried: set[tuple[str, str]] = set()
+        run = _Run()
         for _ in range(_MAX_PASSES):
             done = WebhookTally()
             for endpoint in self.endpoints:
-                done += self._send_due(store, endpoint, clock, tried)
+                done += self._send_due(store, endpoint, clock, run)
             tally += done
             if done == WebhookTally():
                 break
@@ -210,9 +232,9 @@ class WebhookNotifier:
                 break
         return WebhookTally(ingested=added)
 
-    def _send_due(
-        self, store: Store, endpoint: Endpoint, clock: Clock, tried: set[tuple[str, str]]
-    ) -> WebhookTally:
+    def _send_due(self, store: Store, endpoint: Endpoint, clock: Clock, run: _Run) -> WebhookTally:
+        if endpoint.id in run.paused:
+            return WebhookTally()
         now = clock.now()
         hold_back = self.settings.ordering is Ordering.HOLD_BACK
         with store.unit_of_work() as uow:
@@ -222,12 +244,29 @@ class WebhookNotifier:
         by_key = {s.key: s for s in heads}
         chosen = sendable([s.record for s in heads], now, self.settings)  # the domain's rule
         picks = [by_key[r.endpoint_id, r.event_id] for r in chosen]
-        picks = [s for s in picks if s.key not in tried]
         tally = WebhookTally()
-        for stored in picks:
-            tried.add(stored.key)
-            tally += self._attempt(store, endpoint, stored, clock)
+        for stored in (s for s in picks if s.key not in run.tried):
+            run.tried.add(stored.key)
+            done = self._attempt(store, endpoint, stored, clock)
+            tally += done
+            if self._pause(endpoint, done, run):
+                break
         return tally
+
+    def _pause(self, endpoint: Endpoint, done: WebhookTally, run: _Run) -> bool:
+        """Count the endpoint's failures in a row; True when it is paused for this pass."""
+        if done.delivered:
+            run.failures[endpoint.id] = 0
+        elif done.retrying or done.dead:
+            run.failures[endpoint.id] = run.failures.get(endpoint.id, 0) + 1
+        if self.pause_after is None or run.failures.get(endpoint.id, 0) < self.pause_after:
+            return False
+        run.paused.add(endpoint.id)
+        _log.warning(
+            "webhook endpoint %s failed %d times in a row: paused until the next pass",
+            endpoint.id, self.pause_after,
+        )  # fmt: skip
+        return True
 
     def _attempt(
         self, store: Store, endpoint: Endpoint, stored: StoredDelivery, clock: Clock
