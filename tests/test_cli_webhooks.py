@@ -79,6 +79,9 @@ def test_run_due_delivers_counts_the_dead_and_an_operator_redrives_them(
         verify(request.body, request.headers, secret)
     code, out, _ = run("--json", "webhooks", "--dead")
     assert (code, json.loads(out)) == (0, [])
+    code, out, err = run("webhooks", "--dead", "--pending")
+    assert code == 2
+    assert "--dead and --pending are exclusive" in err
     code, out, _ = run("webhooks", "--delivered", "--csv")
     assert out.splitlines()[0].startswith('"endpoint","event","subscription","state"')
     assert len(out.splitlines()) == 1 + len(delivered)

@@ -71,6 +71,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
@@ -123,12 +124,22 @@ class ConfigError(InvalidInput):
     """A setting is missing or malformed (the command line exits with status 2)."""
 
 
+def _shown_url(url: str) -> str:
+    """The URL without its user information and query, which may carry credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    return repr(urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+
+
 @attrs.frozen
 class WebhookSetting:
-    """One ``[[webhooks]]`` endpoint of the settings; its secret never shows in ``repr``."""
+    """One ``[[webhooks]]`` endpoint of the settings; its secret, and its URL's user
+    information and query, never show in ``repr``."""
 
     id: str
-    url: str
+    url: str = attrs.field(repr=_shown_url)
     secret: Secret
     event_types: tuple[str, ...] = ()
 

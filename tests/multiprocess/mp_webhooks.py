@@ -26,7 +26,7 @@ from reseller_plans.testing.fakes import (
     InMemoryMailer,
     sample_distributor,
 )
-from reseller_plans.webhooks import Endpoint, WebhookNotifier, WebhookTally
+from reseller_plans.webhooks import Endpoint, WebhookNotifier, WebhookSender, WebhookTally
 
 
 def main(argv: list[str]) -> None:
@@ -51,7 +51,10 @@ def main(argv: list[str]) -> None:
         passes = int(argv[5]) if len(argv) > 5 else 200
         endpoint = Endpoint("crm", url, secret)
         total = WebhookTally()
-        with WebhookNotifier([endpoint], claim_for=dt.timedelta(seconds=claim)) as notifier:
+        sender = WebhookSender(deadline=claim / 2)  # an attempt never outlives its claim
+        with WebhookNotifier(
+            [endpoint], sender=sender, claim_for=dt.timedelta(seconds=claim)
+        ) as notifier:
             for _ in range(passes):
                 tally = notifier.deliver_due(store)
                 total += tally
@@ -59,6 +62,7 @@ def main(argv: list[str]) -> None:
                     break
                 if tally.delivered == 0:
                     time.sleep(0.05)  # the other process is sending: look again in a moment
+        sender.close()
         print(json.dumps(attrs.asdict(total)))
     store.close()
 

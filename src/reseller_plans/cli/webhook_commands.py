@@ -46,10 +46,10 @@ def delivery_record(record: DeliveryRecord) -> dict[str, Any]:
 
 
 @cli.command()
-@click.option("--dead", "state", flag_value="dead", help="Only the dead letters.")
-@click.option("--pending", "state", flag_value="pending", help="Only those not delivered yet.")
-@click.option("--delivered", "state", flag_value="delivered", help="Only those delivered.")
-@click.option("--skipped", "state", flag_value="skipped", help="Only those given up.")
+@click.option("--dead", is_flag=True, help="Only the dead letters.")
+@click.option("--pending", is_flag=True, help="Only those not delivered yet.")
+@click.option("--delivered", is_flag=True, help="Only those delivered.")
+@click.option("--skipped", is_flag=True, help="Only those given up.")
 @click.option("--endpoint", help="Only the deliveries to this endpoint.")
 @click.option("--subscription", help="Only the deliveries of this subscription's events.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most this many.")
@@ -58,7 +58,10 @@ def delivery_record(record: DeliveryRecord) -> dict[str, Any]:
 @pass_session
 def webhooks(
     session: Session,
-    state: str | None,
+    dead: bool,
+    pending: bool,
+    delivered: bool,
+    skipped: bool,
     endpoint: str | None,
     subscription: str | None,
     limit: int | None,
@@ -69,6 +72,11 @@ def webhooks(
     --dead when there is any."""
     if csv_output and session.json_output:
         raise click.UsageError("--csv and --json are two formats: give one")
+    flags = (("dead", dead), ("pending", pending), ("delivered", delivered), ("skipped", skipped))
+    chosen = [name for name, on in flags if on]
+    if len(chosen) > 1:
+        raise click.UsageError(f"--{' and --'.join(chosen)} are exclusive: give one, or none")
+    state = chosen[0] if chosen else None
     records: list[dict[str, Any]] = []
     mine: dict[str, bool] = {}
     with errors(session):

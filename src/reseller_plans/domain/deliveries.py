@@ -270,8 +270,9 @@ def retry_delay(
     wait = settings.backoff[min(attempts, len(settings.backoff)) - 1]
     wait = wait * (1.0 - settings.jitter * draw)
     if retry_after is not None and retry_after > 0:
-        asked = min(dt.timedelta(seconds=retry_after), settings.max_retry_after)
-        wait = max(wait, asked)
+        # Capped in seconds first: a receiver's 1e15 is no timedelta at all.
+        capped = min(retry_after, settings.max_retry_after.total_seconds())
+        wait = max(wait, dt.timedelta(seconds=capped))
     return wait
 
 

@@ -53,6 +53,10 @@ def _url(value: object) -> str:
         )
     if not parts.hostname:
         raise InvalidInput("an endpoint's url must name a host")
+    try:
+        parts.hostname.encode("idna")  # every label 1 to 63 characters, none empty
+    except UnicodeError:
+        raise InvalidInput(f"an endpoint's url names no valid host: {parts.hostname!r}") from None
     if parts.fragment:
         raise InvalidInput("an endpoint's url must not have a #fragment (it is never sent)")
     return value

@@ -13,7 +13,8 @@ Each pass does two things, for each endpoint:
 A claim lasts ``claim_for``; its generation is a fencing token. A notifier that dies mid-attempt
 leaves its claim to run out, and the next pass sends the delivery again with the same
 ``webhook-id``: at least once. One that stalls past its claim cannot record its outcome over
-the next claimant's. Keep ``claim_for`` above the sender's longest attempt (its timeouts).
+the next claimant's. ``claim_for`` must outlast the sender's ``deadline``, the longest an attempt
+takes however slowly the receiver answers.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from reseller_plans.webhooks.sender import WebhookSender
 __all__ = ["DEFAULT_CLAIM", "WebhookNotifier", "WebhookTally"]
 
 DEFAULT_CLAIM = dt.timedelta(minutes=2)
-"""How long one attempt's claim lasts: well over the sender's timeouts (40 s in all)."""
+"""How long one attempt's claim lasts: well over the sender's deadline (30 s)."""
 
 _log = get_logger("webhooks")
 _BATCH = 500
@@ -137,7 +138,8 @@ class WebhookNotifier:
 
     Raises:
         InvalidInput: no endpoints, two with one id, something that is not an ``Endpoint``, or
-            a ``claim_for`` that is not a positive ``timedelta``, or a ``pause_after`` below 1.
+            a ``claim_for`` that is not a positive ``timedelta`` longer than the sender's
+            ``deadline``, or a ``pause_after`` below 1.
     """
 
     def __init__(
@@ -165,6 +167,12 @@ class WebhookNotifier:
         self.claim_for = claim_for
         self._owns_sender = sender is None
         self.sender = sender or WebhookSender()
+        longest = getattr(self.sender, "deadline", None)
+        if isinstance(longest, int | float) and claim_for.total_seconds() <= longest:
+            raise InvalidInput(
+                f"claim_for ({claim_for}) must outlast the sender's deadline ({longest:g} s): "
+                "an attempt could outlive its claim, and another notifier send it at once"
+            )
         self._clock = clock or SystemClock()
         self._random = random
         self._prefix = f"webhooks-{uuid.uuid4().hex[:12]}"
@@ -292,7 +300,12 @@ class WebhookNotifier:
             with store.unit_of_work() as uow:
                 _log_of(uow).finish_delivery(claimed, claimed.record)
             raise
-        record = record_attempt(claimed.record, result, self.settings, random=self._random)
+        try:
+            record = record_attempt(claimed.record, result, self.settings, random=self._random)
+        except BaseException:  # a bug: end the claim rather than leave it to run out
+            with store.unit_of_work() as uow:
+                _log_of(uow).finish_delivery(claimed, claimed.record)
+            raise
         with store.unit_of_work() as uow:
             finished = _log_of(uow).finish_delivery(claimed, record)
         if not finished:

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Final
+from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 import httpx
@@ -33,10 +34,12 @@ from reseller_plans.http.client import Timeouts
 from reseller_plans.http.retry import parse_retry_after
 from reseller_plans.logs import get_logger, redact
 from reseller_plans.ports import Clock, SystemClock
+from reseller_plans.webhooks.attempt_deadline import DeadlineTransport, attempt_deadline
 from reseller_plans.webhooks.endpoints import Endpoint, url_without_credentials
 from reseller_plans.webhooks.signing import signature_headers
 
 __all__ = [
+    "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUTS",
     "USER_AGENT",
     "WebhookRequest",
@@ -50,6 +53,9 @@ USER_AGENT: Final = f"reseller-plans-webhooks/{__version__}"
 
 DEFAULT_TIMEOUTS: Final = Timeouts(connect=5.0, read=15.0, write=15.0, pool=5.0)
 """A receiver should answer at once and do its work later: 15 s is long enough."""
+
+DEFAULT_DEADLINE: Final = 30.0
+"""The longest one attempt takes, however slowly the receiver answers (seconds)."""
 
 _log = get_logger("webhooks")
 _EXCERPT_BYTES: Final = 1024  # read of a receiver's answer, the rest is left unread
@@ -161,6 +167,16 @@ def read_response(
                          retry_after=retry_after)  # fmt: skip
 
 
+def _scrubbed(text: str, url: str) -> str:
+    """``text`` without the URL's password, query or query values, should the receiver have
+    echoed them in its answer."""
+    parts = urlsplit(url)
+    secrets = [parts.password, parts.query, *(v for _, v in parse_qsl(parts.query))]
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, "[REDACTED]")
+    return text
+
+
 def _transport_error(exc: Exception, url: str) -> str:
     name = type(exc).__name__
     # The URL's query and user information may carry credentials: name it without them.
@@ -186,9 +202,16 @@ class WebhookSender:
         http_client: an ``httpx.Client`` to use; the caller keeps owning it.
         transport: an httpx transport for the client we make (tests, proxies).
         monotonic: the clock durations are measured on.
+        deadline: the longest one attempt may take, connecting, sending and reading the answer
+            included, in seconds: a receiver that drips its answer is cut off there (the
+            attempt failed). Enforced by the client we make over its own transport; an
+            injected client or transport keeps only its own timeouts.
 
     The client we make is closed by :meth:`close` (or the ``with`` block); it is safe to share
     between threads.
+
+    Raises:
+        InvalidInput: a deadline that is not a positive number of seconds.
     """
 
     def __init__(
@@ -200,7 +223,12 @@ class WebhookSender:
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         monotonic: Callable[[], float] = time.perf_counter,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
+        if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not deadline > 0:
+            raise InvalidInput(f"deadline must be positive seconds, not {deadline!r}")
+        self.deadline = float(deadline)
+        """The longest one attempt may take, in seconds."""
         self._clock = clock or SystemClock()
         self._user_agent = user_agent
         self._monotonic = monotonic
@@ -209,7 +237,8 @@ class WebhookSender:
             self._owns_client = False
         else:
             self._client = httpx.Client(
-                timeout=(timeouts or DEFAULT_TIMEOUTS).to_httpx(), transport=transport,
+                timeout=(timeouts or DEFAULT_TIMEOUTS).to_httpx(),
+                transport=transport or DeadlineTransport(limits=_POOL_LIMITS),
                 follow_redirects=False, limits=_POOL_LIMITS,
             )  # fmt: skip
             self._owns_client = True
@@ -247,13 +276,13 @@ class WebhookSender:
         """
         started = self._monotonic()
         try:
-            with self._client.stream(
+            with attempt_deadline(self.deadline), self._client.stream(
                 "POST", request.url, content=request.body, headers=dict(request.headers),
                 follow_redirects=False,
             ) as response:  # fmt: skip
                 content = _read_start(response)
                 status, headers = response.status_code, response.headers
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError) as exc:  # a bad host name too
             duration = self._monotonic() - started
             error = _transport_error(exc, request.url)
             result = AttemptResult(AttemptOutcome.FAILED, request.at, error=error,
@@ -261,6 +290,8 @@ class WebhookSender:
         else:
             duration = self._monotonic() - started
             result = read_response(status, headers, content, at=request.at, duration=duration)
+        if result.error:
+            result = attrs.evolve(result, error=_scrubbed(result.error, request.url))
         if _log.isEnabledFor(logging.DEBUG):
             _log.debug(
                 "webhook %s to endpoint %s -> %s (%s, %.1f ms)", request.event_id,
