@@ -23,6 +23,7 @@ PUBLIC_NAMES = [
     "AttemptResult",
     "DEFAULT_BACKOFF",
     "DEFAULT_CLAIM",
+    "DEFAULT_DEADLINE",
     "DEFAULT_TIMEOUTS",
     "DEFAULT_TOLERANCE",
     "DeadReason",

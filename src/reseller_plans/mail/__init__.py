@@ -2,8 +2,9 @@
 
 ``Templates`` renders a ``MessageKind`` with its context into a subject, a plain-text part and an
 HTML alternative (host applications may override any part, in code or from a folder of files);
-``SMTPMailer`` and ``ConsoleMailer`` implement the ``Mailer`` port. Only the standard library is
-used. The message kinds, their context keys and how to override them: ``docs/emails/README.md``.
+``SMTPMailer`` and ``ConsoleMailer`` implement the ``Mailer`` port, and ``ThreadedMailer`` makes
+any of them an ``AsyncMailer`` for an async host. Only the standard library is used. The
+message kinds, their context keys and how to override them: ``docs/emails/README.md``.
 
     >>> from reseller_plans.mail import ConsoleMailer, SMTPMailer, Templates
 """
@@ -18,6 +19,7 @@ from reseller_plans.mail.templates import (
     Templates,
     TemplateSet,
 )
+from reseller_plans.mail.threaded import AsyncMailer, ThreadedMailer
 
 __all__ = [
     # rendering
@@ -32,4 +34,7 @@ __all__ = [
     "SMTPSecurity",
     "message_id_header",
     "ConsoleMailer",
+    # for async hosts
+    "AsyncMailer",
+    "ThreadedMailer",
 ]

@@ -44,6 +44,7 @@ from reseller_plans.webhooks.envelope import ENVELOPE_VERSION, envelope_of, rend
 from reseller_plans.webhooks.keys import SECRET_PREFIX, RetiredSecret, WebhookSecret
 from reseller_plans.webhooks.notifier import DEFAULT_CLAIM, WebhookNotifier, WebhookTally
 from reseller_plans.webhooks.sender import (
+    DEFAULT_DEADLINE,
     DEFAULT_TIMEOUTS,
     USER_AGENT,
     WebhookRequest,
@@ -82,6 +83,7 @@ __all__ = [
     "signature_headers",
     "USER_AGENT",
     "DEFAULT_TIMEOUTS",
+    "DEFAULT_DEADLINE",
     "WebhookRequest",
     "WebhookSender",
     "build_request",
