@@ -97,6 +97,8 @@ def test_public_names_of_the_mail_package() -> None:
         "SMTPSecurity",
         "message_id_header",
         "ConsoleMailer",
+        "AsyncMailer",
+        "ThreadedMailer",
     }
     for name in reseller_plans.mail.__all__:
         assert hasattr(reseller_plans.mail, name)
