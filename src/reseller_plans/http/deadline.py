@@ -16,9 +16,10 @@ that.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
+from types import MappingProxyType
 
 import httpx
 
@@ -26,9 +27,15 @@ __all__ = ["CallDeadline"]
 
 _FLOOR = 0.001  # httpx reads 0 as "no timeout": a spent budget becomes a tiny one instead
 
+# Where each open scope ends, per deadline. A context variable, not a thread-local: a thread has
+# its own context, and so has each asyncio task, so concurrent calls of one async client (all on
+# one thread) keep a deadline each. One variable for all deadlines, as the contextvars docs ask.
+_UNTIL: ContextVar[Mapping[CallDeadline, float]] = ContextVar("reseller_plans_deadlines")
+_NONE_OPEN: Mapping[CallDeadline, float] = MappingProxyType({})
+
 
 class CallDeadline:
-    """Where the current adapter call must have ended, per thread.
+    """Where the current adapter call must have ended, per thread and per asyncio task.
 
     Args:
         seconds: the budget of one call, all attempts and waits included.
@@ -39,23 +46,23 @@ class CallDeadline:
     def __init__(self, seconds: float, monotonic: Callable[[], float]) -> None:
         self.seconds = seconds
         self._monotonic = monotonic
-        self._local = threading.local()
 
     @contextmanager
     def scope(self) -> Iterator[None]:
         """Run a call under the deadline; a scope inside another shares the outer deadline."""
-        if getattr(self._local, "until", None) is not None:
+        open_scopes = _UNTIL.get(_NONE_OPEN)
+        if self in open_scopes:
             yield
             return
-        self._local.until = self._monotonic() + self.seconds
+        token = _UNTIL.set({**open_scopes, self: self._monotonic() + self.seconds})
         try:
             yield
         finally:
-            self._local.until = None
+            _UNTIL.reset(token)
 
     def remaining(self) -> float:
         """Seconds left to the current call (the whole budget outside any scope)."""
-        until: float | None = getattr(self._local, "until", None)
+        until = _UNTIL.get(_NONE_OPEN).get(self)
         if until is None:
             return self.seconds
         return until - self._monotonic()
