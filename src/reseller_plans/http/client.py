@@ -29,7 +29,7 @@ Per request:
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import Self
+from typing import Self, TypeVar
 
 import httpx
 
@@ -45,6 +45,8 @@ from reseller_plans.http.steps import (
     USER_AGENT,
     Authenticate,
     Exchange,
+    Flow,
+    Request,
     Send,
     Sleep,
     path_segment,
@@ -63,6 +65,9 @@ __all__ = [
     "Timeouts",
     "path_segment",
 ]
+
+
+_T = TypeVar("_T")
 
 
 class BackendClient:
@@ -258,6 +263,55 @@ class BackendClient:
             return reply
         finally:
             steps.close()
+
+    def send(self, request: Request) -> Reply:
+        """Send one :class:`~reseller_plans.http.steps.Request` (as :meth:`request`).
+
+        Args:
+            request: the request.
+
+        Returns:
+            Its reply.
+
+        Raises:
+            BackendError: as :meth:`request`.
+        """
+        return self.request(
+            request.method, request.path, params=request.params, json_body=request.json_body,
+            form=request.form, headers=request.headers, idempotency_key=request.idempotency_key,
+            retry_unsafe=request.retry_unsafe, authenticate=request.authenticate,
+            accept=request.accept,
+        )  # fmt: skip
+
+    def run(self, flow: Flow[_T]) -> _T:
+        """Perform an adapter call: send each request it yields, under one deadline.
+
+        Args:
+            flow: the call's steps; a request's error is thrown into it, where it may be
+                caught (a refusal that means "already done").
+
+        Returns:
+            What the flow returns.
+
+        Raises:
+            BackendError: what the flow lets out.
+        """
+        reply: Reply | None = None
+        failure: Exception | None = None
+        with self.core.deadline.scope():
+            try:
+                while True:
+                    request = flow.send(reply) if failure is None else flow.throw(failure)  # type: ignore[arg-type]
+                    reply, failure = None, None
+                    try:
+                        reply = self.send(request)
+                    except Exception as error:
+                        failure = error
+            except StopIteration as done:
+                result: _T = done.value
+                return result
+            finally:
+                flow.close()
 
     def get_payload(self, path: str, *, params: Mapping[str, str | int] | None = None) -> Payload:
         """GET a JSON object.

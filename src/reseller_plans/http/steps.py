@@ -1,13 +1,19 @@
 """The request a backend client sends, and the steps of one exchange.
 
-The sans-IO core (:mod:`reseller_plans.http.core`) yields these steps; each driver (the sync
-``BackendClient``, the async ``AsyncBackendClient``) performs them and answers.
+Two levels of sans-IO steps, each performed by a sync and an async driver:
+
+- an adapter call (``BSSClient.place_plan_order``) is a :data:`Flow`: a generator that yields
+  :class:`Request` objects and reads their :class:`~reseller_plans.http.reply.Reply`;
+  ``BackendClient.run`` and ``AsyncBackendClient.run`` perform it under one deadline;
+- one request is an :data:`Exchange` of the core (:mod:`reseller_plans.http.core`), whose steps
+  (:class:`Authenticate`, :class:`Send`, :class:`Refresh`, :class:`Sleep`) the backend clients
+  perform.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
-from typing import Any, Final
+from collections.abc import Collection, Generator, Mapping
+from typing import Any, Final, TypeVar
 from urllib.parse import quote
 
 import attrs
@@ -23,6 +29,8 @@ __all__ = [
     "Authenticate",
     "Call",
     "Exchange",
+    "Flow",
+    "Request",
     "Refresh",
     "Send",
     "Sleep",
@@ -122,3 +130,27 @@ AUTHENTICATE: Final = Authenticate()
 Step = Authenticate | Send | Refresh | Sleep
 Exchange = Generator[Step, Any, Reply]
 """One logical request as steps: yields what to do, returns the reply."""
+
+
+_T = TypeVar("_T")
+
+
+@attrs.frozen
+class Request:
+    """One logical request of an adapter call: the arguments of ``BackendClient.request``."""
+
+    method: str
+    path: str
+    params: Mapping[str, str | int] | None = None
+    json_body: object = None
+    form: Mapping[str, str] | None = None
+    headers: Mapping[str, str] | None = None
+    idempotency_key: str | None = None
+    retry_unsafe: bool = False
+    authenticate: bool = True
+    accept: Collection[int] = ()
+
+
+Flow = Generator[Request, Reply, _T]
+"""An adapter call as steps: yields requests, is sent their replies (or thrown their errors),
+returns the call's result."""
