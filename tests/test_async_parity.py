@@ -5,9 +5,11 @@ the sync ones by ``scripts/unasync_adapters.py``, which must have been run since
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
 import re
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -157,3 +159,42 @@ def test_the_generator_awaits_every_call_and_names_the_async_twins(unasync: Modu
     assert "class AsyncStorefrontClient(AsyncBackendAdapter):" in rendered
     assert "httpx.AsyncClient | None" in rendered
     assert "do not edit it" in rendered
+
+
+class _Unasync(ast.NodeTransformer):
+    """An async function as its sync twin: no ``await``, ``def`` for ``async def``, and the
+    async names of :data:`DRIVER_NAMES` as the sync ones."""
+
+    def visit_Await(self, node: ast.Await) -> ast.AST:
+        return self.visit(node.value)
+
+    def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+        self.generic_visit(node)
+        return ast.FunctionDef(**{field: getattr(node, field) for field in node._fields})
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        self.generic_visit(node)
+        node.attr = DRIVER_NAMES.get(node.attr, node.attr)
+        return node
+
+
+DRIVER_NAMES = {"async_sleep": "sleep"}
+
+
+def _code_of(function: Any, *, unasync: bool = False) -> str:
+    """The function's code without its docstring and comments, as ``ast.dump`` shows it."""
+    node = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0]
+    assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    if ast.get_docstring(node) is not None:
+        node.body = node.body[1:]
+    if unasync:
+        node = _Unasync().visit(node)
+    return ast.dump(node, include_attributes=False)
+
+
+@pytest.mark.parametrize("name", ["_drive", "run", "send", "request", "get_payload"])
+def test_the_two_backend_drivers_are_one_driver_but_for_await(name: str) -> None:
+    # Written by hand (a few lines each), so checked here: the async driver is the sync one
+    # with every step awaited, and the async wait for the sync one.
+    sync = _code_of(getattr(BackendClient, name))
+    assert _code_of(getattr(AsyncBackendClient, name), unasync=True) == sync
