@@ -284,3 +284,40 @@ def test_the_async_client_retries_over_sockets_and_serves_many_tasks_at_once() -
 
     with serve_emulator(EmulatorState.demo()) as server:
         asyncio.run(scenario(server))
+
+
+def test_an_injected_async_client_gets_the_default_headers_and_stays_open() -> None:
+    async def scenario() -> None:
+        seen: list[httpx.Headers] = []
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            seen.append(request.headers)
+            return json_response(200, {"storefront": "x"})
+
+        async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as injected:
+            backend = AsyncBackendClient(
+                "https://api.test", service="Test", headers={"X-Api-Version": "3.0"},
+                http_client=injected,
+            )  # fmt: skip
+            async with backend:
+                assert (await backend.get_payload("/x")).text("storefront") == "x"
+            assert not injected.is_closed
+            assert backend.url_for("/a") == "https://api.test/a"
+            assert (
+                repr(backend) == "AsyncBackendClient(service='Test', base_url='https://api.test')"
+            )
+        assert (seen[0]["X-Api-Version"], seen[0]["User-Agent"]) == ("3.0", "reseller-plans")
+
+    asyncio.run(scenario())
+
+
+def test_the_async_reprs_name_the_twin_and_no_secret() -> None:
+    bss = AsyncBSSClient(BSS_URL, client_key="ck-0001", client_secret="cs-0001", username="u",
+                         password="pw-0001")  # fmt: skip
+    shop = AsyncStorefrontClient(BSS_URL, api_key="sf-key-0001")
+    text = repr(bss) + repr(shop) + repr(shop.backend._auth)  # type: ignore[attr-defined]
+    assert "AsyncBSSClient(" in text
+    assert "AsyncPasswordGrant(username='u'" in text
+    assert "AsyncApiKeyAuth(header='X-ApiKey')" in text
+    assert not any(secret in text for secret in ("ck-0001", "cs-0001", "pw-0001", "sf-key-0001"))
+    assert bss.deadline == shop.deadline == RetryPolicy().deadline

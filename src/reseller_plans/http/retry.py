@@ -1,10 +1,10 @@
 """When a failed HTTP call is tried again, and how long we wait before it.
 
 :class:`RetryPolicy` is the whole decision, as data: how many attempts, the exponential backoff
-with jitter, and the cap on a server's ``Retry-After``. Its ``sleep`` and ``random`` are
-injectable, so tests run instantly and deterministically. :class:`RateLimitDetector` tells a 403
-that means "rate limit hit" (the BSS documents 403 for "forbidden or rate limit hit") from a
-real refusal.
+with jitter, and the cap on a server's ``Retry-After``. Its ``sleep`` (and ``async_sleep``, the
+async clients' wait) and ``random`` are injectable, so tests run instantly and deterministically.
+:class:`RateLimitDetector` tells a 403 that means "rate limit hit" (the BSS documents 403 for
+"forbidden or rate limit hit") from a real refusal.
 
 What is retried (see :mod:`reseller_plans.http.client`): connection errors, timeouts, 429, 500,
 502, 503, 504 and a rate-limit 403, and a write (POST/PATCH/DELETE) only when it carries an
