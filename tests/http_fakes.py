@@ -1,17 +1,109 @@
 """Shared test doubles of the HTTP adapter tests: a fake clock, a sleep recorder, clients wired to
-a respx router, and the responses the mocked BSS and Storefront give."""
+a respx router, and the responses the mocked BSS and Storefront give.
+
+Every client factory makes either twin: the sync client, or the async one behind a
+:class:`Blocking` view (each call runs to completion in ``asyncio.run``), so one test body
+checks both. A module opts in with the :data:`twin` fixture below (``pytestmark`` or a
+parameter); the default twin is the sync one."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from typing import Any
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextvars import ContextVar
+from typing import Any, Literal
 
 import httpx
+import pytest
 import respx
 
-from reseller_plans.bss import BSSClient
+from reseller_plans.bss import AsyncBSSClient, BSSClient
 from reseller_plans.http import RetryPolicy
-from reseller_plans.storefront import StorefrontClient
+from reseller_plans.storefront import AsyncStorefrontClient, StorefrontClient
+
+Twin = Literal["sync", "async"]
+TWINS: tuple[Twin, ...] = ("sync", "async")
+_TWIN: ContextVar[Twin] = ContextVar("twin", default="sync")
+
+
+_LOOPS: list[asyncio.AbstractEventLoop] = []
+
+
+@pytest.fixture(params=TWINS)
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    """Runs the test once per twin: the factories below make that twin's clients."""
+    token = _TWIN.set(request.param)
+    yield request.param
+    _TWIN.reset(token)
+    while _LOOPS:
+        _LOOPS.pop().close()
+
+
+class Blocking:
+    """A blocking view of an async client, on an event loop of its own: each coroutine method
+    runs to completion, an async generator is a lazy iterator, ``with`` is ``async with``;
+    anything else is the client's own. (The ``twin`` fixture closes the loops.)"""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.loop = asyncio.new_event_loop()
+        _LOOPS.append(self.loop)
+
+    def run(self, awaitable: Any) -> Any:
+        return self.loop.run_until_complete(awaitable)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.target, name)
+        if inspect.iscoroutinefunction(value):
+            return lambda *args, **kwargs: self.run(value(*args, **kwargs))
+        if inspect.isasyncgenfunction(value):
+            return lambda *args, **kwargs: self._iterate(value(*args, **kwargs))
+        return value
+
+    def _iterate(self, items: AsyncIterator[Any]) -> Iterator[Any]:
+        while True:
+            try:
+                yield self.run(items.__anext__())
+            except StopAsyncIteration:
+                return
+
+    def __enter__(self) -> Blocking:
+        self.run(self.target.__aenter__())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self.target.__aexit__(*exc))
+
+    def __repr__(self) -> str:
+        return repr(self.target)
+
+
+class AsyncAuth:
+    """A sync authenticator seen by the async backend client."""
+
+    def __init__(self, auth: Any) -> None:
+        self.auth = auth
+
+    async def auth_headers(self) -> Mapping[str, str]:
+        return self.auth.auth_headers()  # type: ignore[no-any-return]
+
+    async def refresh(self, used: Mapping[str, str]) -> bool:
+        return self.auth.refresh(used)  # type: ignore[no-any-return]
+
+
+def current_twin() -> Twin:
+    """The twin the running test asked for (sync when it asked for none)."""
+    return _TWIN.get()
+
+
+def either(sync: Callable[..., Any], twin: Callable[..., Any], **kwargs: Any) -> Any:
+    """The sync client, or a blocking view of the async twin, as the running test asks."""
+    if current_twin() == "sync":
+        return sync(**kwargs)
+    return Blocking(twin(**kwargs))
+
 
 BSS_URL = "https://bss.test"
 SF_URL = "https://shop.test"
@@ -39,6 +131,10 @@ class Sleeps(list[float]):
     def __call__(self, seconds: float) -> None:
         self.append(seconds)
 
+    async def wait(self, seconds: float) -> None:
+        """The async clients' sleep: recorded, not waited."""
+        self.append(seconds)
+
 
 def policy(sleeps: Sleeps, *, max_attempts: int = 3, max_retry_after: float = 30.0) -> RetryPolicy:
     """A policy whose jitter factor is always 0.875 (random() = 0.5, jitter 0.25)."""
@@ -50,6 +146,7 @@ def policy(sleeps: Sleeps, *, max_attempts: int = 3, max_retry_after: float = 30
         max_retry_after=max_retry_after,
         sleep=sleeps,
         random=lambda: 0.5,
+        async_sleep=sleeps.wait,
     )
 
 
@@ -83,8 +180,10 @@ def make_bss(
     max_attempts: int = 3,
     **kwargs: Any,
 ) -> BSSClient:
-    return BSSClient(
-        BSS_URL,
+    return either(  # type: ignore[no-any-return]
+        BSSClient,
+        AsyncBSSClient,
+        base_url=BSS_URL,
         client_key=kwargs.pop("client_key", "key-1"),
         client_secret=kwargs.pop("client_secret", "secret-1"),
         username=kwargs.pop("username", "api-user"),
@@ -115,8 +214,10 @@ class Keys:
 def make_storefront(
     router: respx.Router, *, sleeps: Sleeps | None = None, max_attempts: int = 3, **kwargs: Any
 ) -> StorefrontClient:
-    return StorefrontClient(
-        SF_URL,
+    return either(  # type: ignore[no-any-return]
+        StorefrontClient,
+        AsyncStorefrontClient,
+        base_url=SF_URL,
         api_key=kwargs.pop("api_key", API_KEY),
         retry=policy(sleeps if sleeps is not None else Sleeps(), max_attempts=max_attempts),
         clock=kwargs.pop("clock", FakeClock()),

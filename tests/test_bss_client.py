@@ -25,6 +25,7 @@ from http_fakes import (
     make_bss,
     page_body,
     token_body,
+    twin,  # noqa: F401 - the fixture that runs each test on both twins
 )
 from reseller_plans import (
     Edition,
@@ -38,6 +39,8 @@ from reseller_plans import (
 from reseller_plans.bss import BSSClient, BSSWireConfig, PatchOperation, PlatformSubscription
 from reseller_plans.http import AuthenticationFailed, BackendForbidden, MalformedResponse
 from reseller_plans.ports import BSS, PlanOrder
+
+pytestmark = pytest.mark.usefixtures("twin")
 
 
 @pytest.fixture

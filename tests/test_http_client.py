@@ -10,7 +10,17 @@ import httpx
 import pytest
 import respx
 
-from http_fakes import FakeClock, Sleeps, backoffs, json_response, policy
+from http_fakes import (
+    AsyncAuth,
+    Blocking,
+    FakeClock,
+    Sleeps,
+    backoffs,
+    current_twin,
+    json_response,
+    policy,
+    twin,  # noqa: F401 - the fixture that runs each test on both twins
+)
 from reseller_plans import (
     Forbidden,
     NotFound,
@@ -20,6 +30,7 @@ from reseller_plans import (
 )
 from reseller_plans.http import (
     ApiKeyAuth,
+    AsyncBackendClient,
     AuthenticationFailed,
     BackendClient,
     BackendForbidden,
@@ -31,6 +42,7 @@ from reseller_plans.http import (
 )
 
 URL = "https://api.test"
+pytestmark = pytest.mark.usefixtures("twin")
 
 
 def client(
@@ -41,6 +53,19 @@ def client(
     auth: object = None,
     **kwargs: object,
 ) -> BackendClient:
+    """The sync client, or a blocking view of the async twin (see ``http_fakes.twin``)."""
+    if current_twin() == "async":
+        return Blocking(  # type: ignore[return-value]
+            AsyncBackendClient(
+                URL,
+                service="Test",
+                retry=policy(sleeps, max_attempts=max_attempts),
+                clock=FakeClock(),
+                auth=None if auth is None else AsyncAuth(auth),
+                transport=httpx.MockTransport(router.handler),
+                **kwargs,  # type: ignore[arg-type]
+            )
+        )
     return BackendClient(
         URL,
         service="Test",

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 import respx
 
-from http_fakes import BSS_URL, bss_router, json_response
+from http_fakes import (
+    BSS_URL,
+    bss_router,
+    either,
+    json_response,
+    twin,  # noqa: F401 - the fixture that runs each test on both twins
+)
 from proxy_world import FakeTime
 from reseller_plans import StorefrontAlias, TransientBackendError
-from reseller_plans.bss import BSSClient
+from reseller_plans.bss import AsyncBSSClient, BSSClient
 from reseller_plans.http import RetryPolicy
+
+pytestmark = pytest.mark.usefixtures("twin")
 
 
 def _bss(router: respx.Router, time: FakeTime, *, deadline: float) -> BSSClient:
-    retry = RetryPolicy(max_attempts=10, deadline=deadline, sleep=time.sleep,
+    async def sleep(seconds: float) -> None:
+        time.sleep(seconds)
+
+    retry = RetryPolicy(max_attempts=10, deadline=deadline, sleep=time.sleep, async_sleep=sleep,
                         random=lambda: 0.0, monotonic=time.monotonic)  # fmt: skip
-    return BSSClient(BSS_URL, client_key="k", client_secret="s", username="u", password="p",
-                     retry=retry, transport=httpx.MockTransport(router.handler))  # fmt: skip
+    return either(BSSClient, AsyncBSSClient, base_url=BSS_URL,  # type: ignore[no-any-return]
+                  client_key="k", client_secret="s", username="u", password="p",
+                  retry=retry, transport=httpx.MockTransport(router.handler))  # fmt: skip
 
 
 def test_no_wait_is_made_that_would_end_past_the_deadline() -> None:

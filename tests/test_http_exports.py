@@ -14,16 +14,20 @@ from reseller_plans.http import BackendClient
 
 def test_public_names_are_pinned() -> None:
     assert set(reseller_plans.http.__all__) == {
-        "IDEMPOTENCY_HEADER", "RETRYABLE_STATUSES", "ApiKeyAuth", "AuthenticationFailed",
+        "IDEMPOTENCY_HEADER", "RETRYABLE_STATUSES", "ApiKeyAuth", "AsyncApiKeyAuth",
+        "AsyncAuthenticator", "AsyncBackendClient", "AuthenticationFailed",
         "Authenticator", "BackendClient", "BackendForbidden", "BackendNotFound",
         "MalformedResponse", "OutcomeUnknown", "Payload", "RateLimitDetector", "Reply",
         "RetryPolicy", "Timeouts",
         "error_for_response", "parse_retry_after", "path_segment",
     }  # fmt: skip
     assert set(reseller_plans.bss.__all__) == {
-        "BSSClient", "BSSWireConfig", "PasswordGrant", "PatchOperation", "PlatformSubscription",
+        "AsyncBSSClient", "AsyncPasswordGrant", "BSSClient", "BSSWireConfig", "PasswordGrant",
+        "PatchOperation", "PlatformSubscription",
     }  # fmt: skip
-    assert set(reseller_plans.storefront.__all__) == {"StorefrontClient", "StorefrontWireConfig"}
+    assert set(reseller_plans.storefront.__all__) == {
+        "AsyncStorefrontClient", "StorefrontClient", "StorefrontWireConfig",
+    }  # fmt: skip
     assert set(reseller_plans.logs.__all__) == {
         "LOGGER_NAME", "REDACTED", "RedactingFilter", "Secret", "get_logger", "redact",
         "register_secret",

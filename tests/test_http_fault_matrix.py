@@ -29,6 +29,7 @@ from http_fakes import (
     make_storefront,
     page_body,
     sf_router,
+    twin,  # noqa: F401 - the fixture that runs each test on both twins
 )
 from reseller_plans import (
     NotFound,
@@ -42,6 +43,8 @@ from reseller_plans.http import MalformedResponse, OutcomeUnknown
 
 ALIAS = StorefrontAlias.parse("techsolutions")
 ATTEMPTS = 3
+
+pytestmark = pytest.mark.usefixtures("twin")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,14 @@ import httpx
 import pytest
 import respx
 
-from http_fakes import API_KEY, Keys, json_response, make_storefront, sf_router
+from http_fakes import (
+    API_KEY,
+    Keys,
+    json_response,
+    make_storefront,
+    sf_router,
+    twin,  # noqa: F401 - the fixture that runs each test on both twins
+)
 from reseller_plans import AliasTaken, NotFound, Plan, ResellerPlansError, StorefrontAlias
 from reseller_plans.http import AuthenticationFailed, MalformedResponse, OutcomeUnknown
 from reseller_plans.ports import PlanOrder, Storefront
@@ -19,6 +26,8 @@ from reseller_plans.storefront import StorefrontWireConfig
 ALIAS = StorefrontAlias.parse("techsolutions")
 ALIAS_PATH = "/api/storefront/aliases/techsolutions"
 FRONT = "/api/storefront/resellers/3542/storefront"
+
+pytestmark = pytest.mark.usefixtures("twin")
 
 
 @pytest.fixture

@@ -1,60 +1,33 @@
 """``BSSClient``: the ``BSS`` port over the distributor's BSS REST API v3 (``docs/adapters.md``).
 
-Documented routes are coded here; every inferred route, member name and status string comes
-from :class:`~reseller_plans.bss.wire.BSSWireConfig`. Requests go through the shared
-:class:`~reseller_plans.http.BackendClient` (retries, token refresh, typed errors, redacted logs).
+Documented routes are coded in :class:`~reseller_plans.bss.calls.BSSCalls` (shared with the
+async twin, :class:`~reseller_plans.bss.async_client.AsyncBSSClient`); every inferred route,
+member name and status string comes from :class:`~reseller_plans.bss.wire.BSSWireConfig`. This
+client only performs the calls, through the shared :class:`~reseller_plans.http.BackendClient`
+(retries, token refresh, typed errors, redacted logs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
 
-import attrs
 import httpx
 
+from reseller_plans.bss.calls import BSSCalls, PlatformSubscription
 from reseller_plans.bss.oauth import PasswordGrant
 from reseller_plans.bss.patch import PatchOperation
-from reseller_plans.bss.wire import BSSWireConfig, normalize_label
-from reseller_plans.domain.accounts import DistributorProfile, Edition, ResellerAccount
-from reseller_plans.domain.accounts import ServiceManagerState as SMState
+from reseller_plans.bss.wire import BSSWireConfig
+from reseller_plans.domain.accounts import DistributorProfile, ResellerAccount
 from reseller_plans.domain.alias import StorefrontAlias
-from reseller_plans.domain.errors import (
-    InvalidAlias,
-    PermanentBackendError,
-    TransientBackendError,
-)
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.reconcile import PlatformStatus
-from reseller_plans.http.client import BackendAdapter, BackendClient, Timeouts, path_segment
-from reseller_plans.http.errors import BackendNotFound, MalformedResponse
-from reseller_plans.http.payload import Payload, wire_id
+from reseller_plans.http.client import BackendAdapter, BackendClient
 from reseller_plans.http.retry import RetryPolicy
+from reseller_plans.http.timeouts import Timeouts
 from reseller_plans.logs import Secret
 from reseller_plans.ports import BillingCycle, Clock, PlanOrder, SystemClock
 
 __all__ = ["BSSClient", "PlatformSubscription"]
-
-_MAX_LISTED = 1_000
-"""Subscriptions one account may have listed before a takeover's read gives up (a BSS that
-ignores ``$filter`` and lists every subscription it has)."""
-
-
-@attrs.frozen
-class PlatformSubscription:
-    """A subscription as the BSS reports it.
-
-    Attributes:
-        id: the platform's subscription id.
-        status: the business status as the BSS spells it (``"Active"``).
-        account_id: the subscribing account, when given.
-        product_id: the product, when given.
-    """
-
-    id: str
-    status: str
-    account_id: str | None = None
-    product_id: str | None = None
 
 
 class BSSClient(BackendAdapter):
@@ -101,8 +74,8 @@ class BSSClient(BackendAdapter):
     ) -> None:
         self.wire = wire or BSSWireConfig()
         self._clock = clock or SystemClock()
-        self._distributor_id = distributor_id
-        self._api_user_plan = api_user_plan
+        self._calls = BSSCalls(self.wire, distributor_id=distributor_id,
+                               api_user_plan=api_user_plan)  # fmt: skip
         self._grant = PasswordGrant(
             client_key=client_key,
             client_secret=client_secret,
@@ -120,7 +93,7 @@ class BSSClient(BackendAdapter):
             retry=retry,
             timeouts=timeouts,
             clock=self._clock,
-            api_user_plan_detector=self._refused_for_plan,
+            api_user_plan_detector=self._calls.refused_for_plan,
             http_client=http_client,
             transport=transport,
         )
@@ -133,14 +106,6 @@ class BSSClient(BackendAdapter):
 
     def __repr__(self) -> str:
         return f"BSSClient(base_url={self.backend.base_url!r}, grant={self._grant!r})"
-
-    def _refused_for_plan(self, _headers: Mapping[str, str], body: str) -> bool:
-        if self._api_user_plan is Plan.FREE:
-            return True
-        lowered = body.lower()
-        return any(marker in lowered for marker in self.wire.read_only_markers)
-
-    # -- the distributor ----------------------------------------------------------------------
 
     def get_distributor(self, distributor_id: str) -> DistributorProfile:
         """The distributor's profile: edition, add-ons, service manager and plan products.
@@ -158,70 +123,7 @@ class BSSClient(BackendAdapter):
             NotFound: this BSS's organization is another one.
             BackendError: the BSS failed; ``MalformedResponse`` for an unreadable profile.
         """
-        with self.backend.deadline.scope():  # the organization and the catalog, one deadline
-            return self._distributor(distributor_id)
-
-    def _distributor(self, distributor_id: str) -> DistributorProfile:
-        wire = self.wire
-        org = self.backend.get_payload(wire.organization_route)
-        org_id = org.text(wire.organization_id_member)
-        if org_id != str(distributor_id):
-            raise BackendNotFound(
-                f"BSS GET {wire.organization_route}: this BSS belongs to organization {org_id}, "
-                f"not to distributor {distributor_id}",
-                status=200,
-                request_id=org.request_id,
-            )
-        # Any: the attrs plugin cannot type the frozenset converter of active_addons.
-        addons: Any = frozenset(self._addon(a) for a in org.strings(wire.addons_member))
-        return DistributorProfile(
-            id=org_id,
-            name=org.text(wire.organization_name_member, default=""),
-            edition=self._edition(org),
-            active_addons=addons,
-            service_manager=self._service_manager(org),
-            plan_products=self._plan_products(),
-            storefront_host=org.text(wire.storefront_host_member, default=""),
-            staff_email=org.text(wire.staff_email_member, default=""),
-        )
-
-    def _edition(self, org: Payload) -> Edition:
-        label = org.text(self.wire.edition_member)
-        key = normalize_label(label)
-        if key in self.wire.edition_aliases:
-            return self.wire.edition_aliases[key]
-        for edition in Edition:
-            if edition.value == key:
-                return edition
-        raise org.malformed(f"unknown edition {label!r}")
-
-    def _addon(self, label: str) -> str:
-        key = normalize_label(label)
-        return self.wire.addon_aliases.get(key, key)
-
-    def _service_manager(self, org: Payload) -> SMState:
-        label = org.text(self.wire.service_manager_member, default="not_installed")
-        key = normalize_label(label)
-        if key in self.wire.service_manager_aliases:
-            return self.wire.service_manager_aliases[key]
-        for state in SMState:
-            if state.value == key:
-                return state
-        raise org.malformed(f"unknown service manager status {label!r}")
-
-    def _plan_products(self) -> dict[Plan, str]:
-        wire = self.wire
-        wanted = {code: plan for plan, code in wire.plan_product_codes.items()}
-        found: dict[Plan, str] = {}
-        for product in self._pages(wire.products_route, {}):
-            code = product.optional_text(wire.product_code_member)
-            if code is not None and code in wanted:
-                found[wanted[code]] = product.text(wire.product_id_member)
-                if len(found) == len(wanted):
-                    break
-        return found
-
-    # -- accounts -----------------------------------------------------------------------------
+        return self.backend.run(self._calls.get_distributor(distributor_id))
 
     def get_account(self, account_id: str) -> ResellerAccount:
         """One account.
@@ -236,8 +138,7 @@ class BSSClient(BackendAdapter):
             NotFound: no such account.
             BackendError: the BSS failed; ``MalformedResponse`` for an unreadable account.
         """
-        payload = self.backend.get_payload(f"{self.wire.accounts_route}/{path_segment(account_id)}")
-        return self._account(payload, default_distributor=self._distributor_id)
+        return self.backend.run(self._calls.get_account(account_id))
 
     def list_resellers(self, distributor_id: str) -> Iterator[ResellerAccount]:
         """Every account of the distributor with reselling enabled, lazily, page by page.
@@ -255,11 +156,12 @@ class BSSClient(BackendAdapter):
         Raises:
             BackendError: while iterating, when a page fails.
         """
-        params = {"$filter": self.wire.filter_for(str(distributor_id))}
-        for item in self._pages(self.wire.accounts_route, params):
-            account = self._account(item, default_distributor=str(distributor_id))
-            if account.reselling_enabled and account.distributor_id == str(distributor_id):
-                yield account
+        pages = self._calls.resellers(distributor_id)
+        while (request := pages.next_request()) is not None:
+            for row in pages.read(self.backend.send(request)):
+                account = self._calls.reseller(row, distributor_id)
+                if account is not None:
+                    yield account
 
     def patch_account(
         self,
@@ -280,76 +182,7 @@ class BSSClient(BackendAdapter):
             NotFound: no such account.
             BackendError: the BSS refused or failed.
         """
-        if not operations:
-            raise ValueError("a JSON Patch document needs at least one operation")
-        self.backend.request(
-            "PATCH",
-            f"{self.wire.accounts_route}/{path_segment(account_id)}",
-            json_body=[op.to_wire() for op in operations],
-            headers={"Content-Type": "application/json-patch+json"},
-            idempotency_key=idempotency_key,
-        )
-
-    def _account(self, item: Payload, *, default_distributor: str | None) -> ResellerAccount:
-        wire = self.wire
-        bill_to = item.obj(wire.bill_to_object_member, required=False)
-        if bill_to is not None and bill_to.has("id"):
-            distributor = bill_to.text("id")
-        elif item.has(wire.bill_to_id_member):
-            distributor = item.text(wire.bill_to_id_member)
-        elif default_distributor is not None:
-            distributor = default_distributor
-        else:
-            raise item.malformed(
-                f"neither {wire.bill_to_object_member!r} nor {wire.bill_to_id_member!r} names "
-                "the account's distributor (pass distributor_id= to BSSClient)"
-            )
-        plan = Plan.BASIC
-        license_value = item.optional_text(wire.account_plan_member)
-        if license_value is not None and license_value.strip():
-            parsed = wire.plan_of_license(license_value)
-            if parsed is None:
-                raise item.malformed(f"unknown reseller plan {license_value!r}")
-            plan = parsed
-        alias_text = item.optional_text(wire.account_alias_member)
-        alias: StorefrontAlias | None = None
-        if alias_text:
-            try:
-                alias = StorefrontAlias.parse(alias_text)
-            except InvalidAlias:
-                alias = None  # an alias we cannot use is no alias; the domain asks for one
-        return ResellerAccount(
-            id=item.text("id"),
-            distributor_id=distributor,
-            name=item.text("name"),
-            email=item.text("email", default=""),
-            reselling_enabled=item.flag(*wire.reselling_members, default=False),
-            plan=plan,
-            alias=alias,
-        )
-
-    def _pages(self, route: str, params: Mapping[str, str]) -> Iterator[Payload]:
-        wire = self.wire
-        next_url: str | None = route
-        query: dict[str, str | int] | None = {**params, "pageIndex": 1,
-                                               "pageSize": wire.page_size}  # fmt: skip
-        page_number = 0
-        seen: set[str] = set()
-        while next_url is not None:
-            page = self.backend.get_payload(next_url, params=query)
-            page_number += 1
-            rows = page.items(wire.paging_data_member)
-            yield from rows
-            links = page.obj(wire.paging_links_member, required=False)
-            candidate = links.optional_text(wire.paging_next_member) if links else None
-            paging = page.obj(wire.paging_member, required=False)
-            total = paging.integer(wire.paging_total_pages_member, default=0) if paging else 0
-            if not candidate or not rows or (total and page_number >= total) or candidate in seen:
-                return
-            seen.add(candidate)
-            next_url, query = candidate, None
-
-    # -- orders -------------------------------------------------------------------------------
+        self.backend.run(self._calls.patch_account(account_id, operations, idempotency_key))
 
     def place_plan_order(
         self,
@@ -382,62 +215,11 @@ class BSSClient(BackendAdapter):
             Forbidden: the API user may not order (``api_user_plan`` says why).
             BackendError: the BSS refused or failed.
         """
-        with self.backend.deadline.scope():  # three writes, one deadline
-            return self._order(account_id, product_id, alias, billing_cycle, idempotency_key)
-
-    def _order(
-        self,
-        account_id: str,
-        product_id: str,
-        alias: StorefrontAlias | None,
-        billing_cycle: BillingCycle,
-        idempotency_key: str,
-    ) -> PlanOrder:
-        wire = self.wire
-        cycle = wire.billing_cycles.get(billing_cycle)
-        if cycle is None:
-            known = ", ".join(sorted(wire.billing_cycles))
-            raise ValueError(f"unknown billing cycle {billing_cycle!r}: expected one of {known}")
-        created = self.backend.request(
-            "POST",
-            wire.orders_route,
-            json_body={wire.order_account_member: wire_id(account_id, numeric=wire.numeric_ids)},
-            idempotency_key=f"{idempotency_key}/order",
-        ).payload()
-        order_id = created.text(wire.order_id_member)
-        order_route = f"{wire.orders_route}/{path_segment(order_id)}"
-        item: dict[str, Any] = {
-            wire.item_product_member: wire_id(product_id, numeric=wire.numeric_ids),
-            wire.item_quantity_member: 1,
-            wire.item_billing_cycle_member: cycle,
-        }
-        if alias is not None:
-            item[wire.item_attributes_member] = [
-                {"name": wire.alias_attribute, "value": alias.value}
-            ]
-        self.backend.request(
-            "POST", f"{order_route}/items", json_body=item,
-            idempotency_key=f"{idempotency_key}/item",
-        )  # fmt: skip
-        checkout = self.backend.request(
-            "POST", f"{order_route}/checkout", json_body={},
-            idempotency_key=f"{idempotency_key}/checkout",
-        )  # fmt: skip
-        subscription_id = None
-        if checkout.content.strip():
-            subscription_id = self._created_subscription(checkout.payload())
-        return PlanOrder(order_id=order_id, platform_subscription_id=subscription_id)
-
-    def _created_subscription(self, checkout: Payload) -> str | None:
-        wire = self.wire
-        found = checkout.optional_text(*wire.checkout_subscription_members)
-        if found is not None:
-            return found
-        for row in checkout.items(*wire.checkout_subscription_lists, required=False)[:1]:
-            return row.optional_text(*wire.checkout_subscription_members, "id")
-        return None
-
-    # -- subscriptions ------------------------------------------------------------------------
+        return self.backend.run(
+            self._calls.place_plan_order(
+                account_id, product_id, alias, billing_cycle, idempotency_key
+            )
+        )
 
     def get_subscription(self, platform_subscription_id: str) -> PlatformSubscription:
         """One subscription as the BSS reports it.
@@ -452,22 +234,7 @@ class BSSClient(BackendAdapter):
             NotFound: no such subscription.
             BackendError: the BSS failed.
         """
-        wire = self.wire
-        data = self.backend.get_payload(
-            f"{wire.subscriptions_route}/{path_segment(platform_subscription_id)}"
-        )
-        return self._subscription(data)
-
-    def _subscription(self, data: Payload) -> PlatformSubscription:
-        wire = self.wire
-        account = data.obj(wire.subscription_account_object_member, required=False)
-        account_id = account.optional_text("id") if account else None
-        return PlatformSubscription(
-            id=data.text("id"),
-            status=data.text(wire.subscription_status_member),
-            account_id=account_id or data.optional_text(wire.subscription_account_id_member),
-            product_id=data.optional_text(wire.subscription_product_member),
-        )
+        return self.backend.run(self._calls.get_subscription(platform_subscription_id))
 
     def platform_status(self, platform_subscription_id: str) -> PlatformStatus:
         """What the BSS shows of one platform subscription (:meth:`get_subscription`'s status,
@@ -477,8 +244,7 @@ class BSSClient(BackendAdapter):
             NotFound: no such subscription.
             BackendError: the BSS failed.
         """
-        status = self.get_subscription(platform_subscription_id).status
-        return self.wire.platform_status_of(status)
+        return self.backend.run(self._calls.platform_status(platform_subscription_id))
 
     def platform_subscriptions_of(
         self, account_id: str, product_id: str
@@ -499,32 +265,7 @@ class BSSClient(BackendAdapter):
         Raises:
             BackendError: the BSS failed; ``MalformedResponse`` for an unreadable row.
         """
-        params = {"$filter": self.wire.subscriptions_filter_for(str(account_id))}
-        found: dict[str, PlatformStatus] = {}
-        with self.backend.deadline.scope():  # every page, one deadline: a takeover waits on it
-            for page, row in enumerate(self._pages(self.wire.subscriptions_route, params)):
-                if page >= _MAX_LISTED:
-                    raise TransientBackendError(
-                        f"the BSS listed more than {_MAX_LISTED} subscriptions of account "
-                        f"{account_id} (does it ignore $filter?): cannot tell which is the order"
-                    )
-                if self._names(row, str(account_id), str(product_id)):  # others: never parsed
-                    subscription = self._subscription(row)
-                    found[subscription.id] = self.wire.platform_status_of(subscription.status)
-        return found
-
-    def _names(self, row: Payload, account_id: str, product_id: str) -> bool:
-        """Whether a listed subscription names this account and this product (leniently: a row
-        of another account is dropped, however malformed the rest of it is)."""
-        wire = self.wire
-        try:
-            account = row.obj(wire.subscription_account_object_member, required=False)
-            named = account.optional_text("id") if account else None
-            named = named or row.optional_text(wire.subscription_account_id_member)
-            product = row.optional_text(wire.subscription_product_member)
-        except MalformedResponse:
-            return False
-        return named == account_id and product == product_id
+        return self.backend.run(self._calls.platform_subscriptions_of(account_id, product_id))
 
     def cancel_subscription(self, platform_subscription_id: str, *, idempotency_key: str) -> None:
         """Cancel the subscription immediately (``POST /api/subscriptions/{id}/cancel``).
@@ -540,10 +281,7 @@ class BSSClient(BackendAdapter):
             Forbidden: the API user may not cancel (a Free-plan reseller API user).
             BackendError: the BSS refused or failed.
         """
-        self._subscription_action(
-            platform_subscription_id, self.wire.cancel_action, self.wire.cancelled_statuses,
-            idempotency_key,
-        )  # fmt: skip
+        self.backend.run(self._calls.cancel_subscription(platform_subscription_id, idempotency_key))
 
     def suspend_subscription(self, platform_subscription_id: str, *, idempotency_key: str) -> None:
         """Suspend the subscription (``POST /api/subscriptions/{id}/suspend``, route inferred).
@@ -558,10 +296,9 @@ class BSSClient(BackendAdapter):
             NotFound: no such subscription.
             BackendError: the BSS refused or failed.
         """
-        self._subscription_action(
-            platform_subscription_id, self.wire.suspend_action, self.wire.suspended_statuses,
-            idempotency_key,
-        )  # fmt: skip
+        self.backend.run(
+            self._calls.suspend_subscription(platform_subscription_id, idempotency_key)
+        )
 
     def resume_subscription(self, platform_subscription_id: str, *, idempotency_key: str) -> None:
         """Resume a suspended subscription (``POST /api/subscriptions/{id}/resume``, inferred).
@@ -576,27 +313,7 @@ class BSSClient(BackendAdapter):
             NotFound: no such subscription.
             BackendError: the BSS refused or failed.
         """
-        self._subscription_action(
-            platform_subscription_id, self.wire.resume_action, self.wire.active_statuses,
-            idempotency_key,
-        )  # fmt: skip
-
-    def _subscription_action(
-        self, subscription_id: str, action: str, done: tuple[str, ...], idempotency_key: str
-    ) -> None:
-        route = f"{self.wire.subscriptions_route}/{path_segment(subscription_id)}/{action}"
-        with self.backend.deadline.scope():  # the write and its read-back, one deadline
-            try:
-                self.backend.request("POST", route, json_body={}, idempotency_key=idempotency_key)
-            except PermanentBackendError as refused:
-                if refused.status not in (400, 409):
-                    raise
-                # Already in the target state (a repeat with another key)? Then it is done.
-                status = self.get_subscription(subscription_id).status.strip().lower()
-                if status not in {s.lower() for s in done}:
-                    raise
-
-    # -- the Reseller Plan license ------------------------------------------------------------
+        self.backend.run(self._calls.resume_subscription(platform_subscription_id, idempotency_key))
 
     def provision_license(self, account_id: str, plan: Plan, *, idempotency_key: str) -> None:
         """Provision the Reseller Plan license for ``plan`` on the account.
@@ -614,9 +331,7 @@ class BSSClient(BackendAdapter):
             NotFound: no such account.
             BackendError: the BSS refused or failed.
         """
-        if plan is Plan.BASIC:
-            raise ValueError("the Basic plan has no license: use revoke_license()")
-        self._patch_license(account_id, plan, idempotency_key)
+        self.backend.run(self._calls.provision_license(account_id, plan, idempotency_key))
 
     def revoke_license(self, account_id: str, *, idempotency_key: str) -> None:
         """Revoke the account's Reseller Plan license: back to Basic.
@@ -629,7 +344,7 @@ class BSSClient(BackendAdapter):
             NotFound: no such account.
             BackendError: the BSS refused or failed.
         """
-        self._patch_license(account_id, Plan.BASIC, idempotency_key)
+        self.backend.run(self._calls.revoke_license(account_id, idempotency_key))
 
     def licensed_plan(self, account_id: str) -> Plan:
         """The plan the account's Reseller Plan license names: the account's
@@ -639,12 +354,4 @@ class BSSClient(BackendAdapter):
             NotFound: no such account.
             BackendError: the BSS failed.
         """
-        return self.get_account(account_id).plan
-
-    def _patch_license(self, account_id: str, plan: Plan, idempotency_key: str) -> None:
-        value = self.wire.license_values[plan]
-        self.patch_account(
-            account_id,
-            [PatchOperation.replace(self.wire.license_path, value)],
-            idempotency_key=idempotency_key,
-        )
+        return self.backend.run(self._calls.licensed_plan(account_id))

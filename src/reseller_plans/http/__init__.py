@@ -4,10 +4,13 @@ Only this package, the adapters (``reseller_plans.bss``, ``reseller_plans.storef
 emulator (``reseller_plans.testing.emulator``) import httpx. Public signatures speak in our own
 types: :class:`RetryPolicy` (with the call ``deadline``), :class:`Timeouts`, and the typed
 errors below (:class:`OutcomeUnknown` for a write that may have acted), all of them in the
-domain tree under ``ResellerPlansError``.
+domain tree under ``ResellerPlansError``. :class:`BackendClient` and its async twin
+:class:`AsyncBackendClient` drive one sans-IO core (:mod:`reseller_plans.http.core`).
 """
 
 from reseller_plans.domain.errors import OutcomeUnknown
+from reseller_plans.http.async_client import AsyncBackendClient
+from reseller_plans.http.auth import AsyncApiKeyAuth, AsyncAuthenticator
 from reseller_plans.http.client import (
     IDEMPOTENCY_HEADER,
     ApiKeyAuth,
@@ -36,6 +39,9 @@ __all__ = [
     "IDEMPOTENCY_HEADER",
     "RETRYABLE_STATUSES",
     "ApiKeyAuth",
+    "AsyncApiKeyAuth",
+    "AsyncAuthenticator",
+    "AsyncBackendClient",
     "AuthenticationFailed",
     "Authenticator",
     "BackendClient",

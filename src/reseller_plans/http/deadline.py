@@ -16,9 +16,9 @@ that.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
+from types import MappingProxyType
 
 import httpx
 
@@ -26,9 +26,15 @@ __all__ = ["CallDeadline"]
 
 _FLOOR = 0.001  # httpx reads 0 as "no timeout": a spent budget becomes a tiny one instead
 
+# Where each open scope ends, per deadline. A context variable, not a thread-local: a thread has
+# its own context, and so has each asyncio task, so concurrent calls of one async client (all on
+# one thread) keep a deadline each. One variable for all deadlines, as the contextvars docs ask.
+_UNTIL: ContextVar[Mapping[CallDeadline, float]] = ContextVar("reseller_plans_deadlines")
+_NONE_OPEN: Mapping[CallDeadline, float] = MappingProxyType({})
+
 
 class CallDeadline:
-    """Where the current adapter call must have ended, per thread.
+    """Where the current adapter call must have ended, per thread and per asyncio task.
 
     Args:
         seconds: the budget of one call, all attempts and waits included.
@@ -39,23 +45,14 @@ class CallDeadline:
     def __init__(self, seconds: float, monotonic: Callable[[], float]) -> None:
         self.seconds = seconds
         self._monotonic = monotonic
-        self._local = threading.local()
 
-    @contextmanager
-    def scope(self) -> Iterator[None]:
+    def scope(self) -> _Scope:
         """Run a call under the deadline; a scope inside another shares the outer deadline."""
-        if getattr(self._local, "until", None) is not None:
-            yield
-            return
-        self._local.until = self._monotonic() + self.seconds
-        try:
-            yield
-        finally:
-            self._local.until = None
+        return _Scope(self)
 
     def remaining(self) -> float:
         """Seconds left to the current call (the whole budget outside any scope)."""
-        until: float | None = getattr(self._local, "until", None)
+        until = _UNTIL.get(_NONE_OPEN).get(self)
         if until is None:
             return self.seconds
         return until - self._monotonic()
@@ -76,3 +73,27 @@ class CallDeadline:
 
         return httpx.Timeout(connect=cut(base.connect), read=cut(base.read),
                              write=cut(base.write), pool=cut(base.pool))  # fmt: skip
+
+    def _open(self) -> Token[Mapping[CallDeadline, float]] | None:
+        open_scopes = _UNTIL.get(_NONE_OPEN)
+        if self in open_scopes:
+            return None
+        return _UNTIL.set({**open_scopes, self: self._monotonic() + self.seconds})
+
+
+class _Scope:
+    """The ``with`` block of :meth:`CallDeadline.scope` (a class: every request enters one, and
+    a generator-based context manager costs a few microseconds more)."""
+
+    __slots__ = ("_deadline", "_token")
+
+    def __init__(self, deadline: CallDeadline) -> None:
+        self._deadline = deadline
+        self._token: Token[Mapping[CallDeadline, float]] | None = None
+
+    def __enter__(self) -> None:
+        self._token = self._deadline._open()
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            _UNTIL.reset(self._token)

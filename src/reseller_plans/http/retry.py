@@ -1,10 +1,10 @@
 """When a failed HTTP call is tried again, and how long we wait before it.
 
 :class:`RetryPolicy` is the whole decision, as data: how many attempts, the exponential backoff
-with jitter, and the cap on a server's ``Retry-After``. Its ``sleep`` and ``random`` are
-injectable, so tests run instantly and deterministically. :class:`RateLimitDetector` tells a 403
-that means "rate limit hit" (the BSS documents 403 for "forbidden or rate limit hit") from a
-real refusal.
+with jitter, and the cap on a server's ``Retry-After``. Its ``sleep`` (and ``async_sleep``, the
+async clients' wait) and ``random`` are injectable, so tests run instantly and deterministically.
+:class:`RateLimitDetector` tells a 403 that means "rate limit hit" (the BSS documents 403 for
+"forbidden or rate limit hit") from a real refusal.
 
 What is retried (see :mod:`reseller_plans.http.client`): connection errors, timeouts, 429, 500,
 502, 503, 504 and a rate-limit 403, and a write (POST/PATCH/DELETE) only when it carries an
@@ -13,12 +13,13 @@ What is retried (see :mod:`reseller_plans.http.client`): connection errors, time
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import math
 import random as _random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
@@ -64,6 +65,7 @@ class RetryPolicy:
         random: a source of floats in [0, 1) for the jitter (``random.random``).
         monotonic: the clock the deadline is measured on (``time.monotonic``; a test whose
             ``sleep`` is fake passes a clock that the fake sleep advances).
+        async_sleep: how the async clients wait (``asyncio.sleep``; tests pass a recorder).
     """
 
     max_attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
@@ -75,6 +77,7 @@ class RetryPolicy:
     sleep: Callable[[float], None] = attrs.field(default=time.sleep, repr=False)
     random: Callable[[], float] = attrs.field(default=_random.random, repr=False)
     monotonic: Callable[[], float] = attrs.field(default=time.monotonic, repr=False)
+    async_sleep: Callable[[float], Awaitable[None]] = attrs.field(default=asyncio.sleep, repr=False)
 
     def backoff(self, retry_number: int) -> float:
         """Seconds to wait before retry ``retry_number`` when the server named no time.

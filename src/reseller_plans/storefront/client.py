@@ -3,7 +3,9 @@
 Aliases, reseller storefronts and the reseller's own purchase of a plan, on the routes of
 :class:`~reseller_plans.storefront.wire.StorefrontWireConfig`, through the shared
 :class:`~reseller_plans.http.BackendClient` (retries, typed errors, redacted logs), with the API
-key in a header.
+key in a header. The calls themselves (requests, keys, readings) are
+:class:`~reseller_plans.storefront.calls.StorefrontCalls`, shared with the async twin
+:class:`~reseller_plans.storefront.async_client.AsyncStorefrontClient`.
 
 Every storefront write carries an ``Idempotency-Key``, fixed before the first attempt and sent
 unchanged on every retry. The caller passes it (``idempotency_key=``: one key per logical write,
@@ -13,36 +15,23 @@ client mints a fresh key per call. ``purchase_plan`` derives its keys from the c
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 
 from reseller_plans.domain.alias import StorefrontAlias
-from reseller_plans.domain.errors import AliasTaken
 from reseller_plans.domain.plans import Plan
 from reseller_plans.domain.reconcile import StorefrontStatus
-from reseller_plans.http.client import (
-    ApiKeyAuth,
-    BackendAdapter,
-    BackendClient,
-    Reply,
-    Timeouts,
-    path_segment,
-)
-from reseller_plans.http.errors import MalformedResponse
-from reseller_plans.http.payload import wire_id
+from reseller_plans.http.auth import ApiKeyAuth
+from reseller_plans.http.client import BackendAdapter, BackendClient
 from reseller_plans.http.retry import RetryPolicy
+from reseller_plans.http.timeouts import Timeouts
 from reseller_plans.logs import Secret
 from reseller_plans.ports import BillingCycle, Clock, PlanOrder
+from reseller_plans.storefront.calls import StorefrontCalls, new_key
 from reseller_plans.storefront.wire import StorefrontWireConfig
 
 __all__ = ["StorefrontClient"]
-
-
-def _new_key() -> str:
-    return uuid.uuid4().hex
 
 
 class StorefrontClient(BackendAdapter):
@@ -71,12 +60,12 @@ class StorefrontClient(BackendAdapter):
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
         clock: Clock | None = None,
-        key_factory: Callable[[], str] = _new_key,
+        key_factory: Callable[[], str] = new_key,
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.wire = wire or StorefrontWireConfig()
-        self._new_key = key_factory
+        self._calls = StorefrontCalls(self.wire, key_factory)
         self.backend = BackendClient(
             base_url,
             service="Storefront",
@@ -90,14 +79,6 @@ class StorefrontClient(BackendAdapter):
 
     def __repr__(self) -> str:
         return f"StorefrontClient(base_url={self.backend.base_url!r})"
-
-    def _id(self, value: str) -> str | int:
-        return wire_id(value, numeric=self.wire.numeric_ids)
-
-    # -- aliases ------------------------------------------------------------------------------
-
-    def _alias_route(self, alias: StorefrontAlias) -> str:
-        return self.wire.alias_route.format(alias=path_segment(alias.value))
 
     def is_alias_free(self, alias: StorefrontAlias, *, account_id: str) -> bool:
         """True when nobody but ``account_id`` holds the alias.
@@ -114,12 +95,7 @@ class StorefrontClient(BackendAdapter):
                 member missing or null): an answer we cannot read is never "free".
             BackendError: the Storefront failed.
         """
-        reply = self.backend.request("GET", self._alias_route(alias), accept=(404,))
-        if reply.status == 404:
-            return True
-        # A 200 says the alias is held; by whom is required, never assumed to be nobody.
-        holder = reply.payload().text(self.wire.alias_account_member)
-        return holder == str(account_id)
+        return self.backend.run(self._calls.is_alias_free(alias, account_id))
 
     def hold_alias(self, alias: StorefrontAlias, *, account_id: str) -> None:
         """Reserve the alias for the account (``PUT``; idempotent for the holder).
@@ -132,14 +108,7 @@ class StorefrontClient(BackendAdapter):
             AliasTaken: another account holds it (409).
             BackendError: the Storefront failed.
         """
-        reply = self.backend.request(
-            "PUT",
-            self._alias_route(alias),
-            json_body={self.wire.alias_account_member: self._id(account_id)},
-            accept=(409,),
-        )
-        if reply.status == 409:
-            raise AliasTaken(alias.value)
+        self.backend.run(self._calls.hold_alias(alias, account_id))
 
     def release_alias(
         self, alias: StorefrontAlias, *, account_id: str, idempotency_key: str | None = None
@@ -155,31 +124,7 @@ class StorefrontClient(BackendAdapter):
         Raises:
             BackendError: the Storefront failed.
         """
-        self.backend.request(
-            "DELETE",
-            self._alias_route(alias),
-            params={self.wire.alias_account_member: account_id},
-            idempotency_key=idempotency_key or self._new_key(),
-            accept=(404, 409),
-        )
-
-    # -- reseller storefronts -----------------------------------------------------------------
-
-    def _storefront_action(
-        self,
-        account_id: str,
-        action: str,
-        idempotency_key: str | None,
-        json_body: dict[str, Any] | None = None,
-        accept: tuple[int, ...] = (),
-    ) -> Reply:
-        route = self.wire.storefront_route.format(account_id=path_segment(account_id))
-        # Fixed here, before the first attempt: BackendClient sends it on every retry.
-        key = idempotency_key or self._new_key()
-        return self.backend.request(
-            "POST", f"{route}/{action}", json_body=json_body or {},
-            idempotency_key=key, accept=accept,
-        )  # fmt: skip
+        self.backend.run(self._calls.release_alias(alias, account_id, idempotency_key))
 
     def storefront_status(self, account_id: str) -> StorefrontStatus:
         """What the Storefront shows of the reseller's storefront (the reconciler's read).
@@ -194,17 +139,7 @@ class StorefrontClient(BackendAdapter):
             MalformedResponse: a status this adapter does not know (``wire.status_values``).
             BackendError: the Storefront failed.
         """
-        route = self.wire.storefront_route.format(account_id=path_segment(account_id))
-        reply = self.backend.request("GET", route, accept=(404,))
-        if reply.status == 404:
-            return StorefrontStatus.NONE
-        value = reply.payload().text(self.wire.status_member)
-        status = self.wire.status_values.get(value)
-        if status is None:
-            raise MalformedResponse(
-                f"Storefront GET {route}: unknown storefront status {value!r}", status=reply.status
-            )
-        return status
+        return self.backend.run(self._calls.storefront_status(account_id))
 
     def activate_storefront(
         self,
@@ -231,17 +166,8 @@ class StorefrontClient(BackendAdapter):
             NotFound: no such reseller.
             BackendError: the Storefront failed; ``MalformedResponse`` without a URL.
         """
-        wire = self.wire
-        body = {
-            wire.activate_alias_member: alias.value,
-            wire.activate_plan_member: wire.plan_values[plan],
-        }
-        reply = self._storefront_action(
-            account_id, "activate", idempotency_key, body, accept=(409,)
-        )
-        if reply.status == 409:
-            raise AliasTaken(alias.value)
-        return reply.payload().text(wire.url_member)
+        flow = self._calls.activate_storefront(account_id, alias, plan, idempotency_key)
+        return self.backend.run(flow)
 
     def suspend_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Take the reseller's storefront offline (idempotent).
@@ -255,7 +181,7 @@ class StorefrontClient(BackendAdapter):
             NotFound: no storefront for that reseller.
             BackendError: the Storefront failed.
         """
-        self._storefront_action(account_id, "suspend", idempotency_key)
+        self.backend.run(self._calls.suspend_storefront(account_id, idempotency_key))
 
     def resume_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Put a suspended storefront back online (idempotent).
@@ -269,7 +195,7 @@ class StorefrontClient(BackendAdapter):
             NotFound: no storefront for that reseller.
             BackendError: the Storefront failed.
         """
-        self._storefront_action(account_id, "resume", idempotency_key)
+        self.backend.run(self._calls.resume_storefront(account_id, idempotency_key))
 
     def deactivate_storefront(self, account_id: str, *, idempotency_key: str | None = None) -> None:
         """Shut the reseller's storefront down (idempotent; no storefront at all, 404, is done:
@@ -283,9 +209,7 @@ class StorefrontClient(BackendAdapter):
         Raises:
             BackendError: the Storefront failed.
         """
-        self._storefront_action(account_id, "deactivate", idempotency_key, accept=(404,))
-
-    # -- the reseller's own purchase ----------------------------------------------------------
+        self.backend.run(self._calls.deactivate_storefront(account_id, idempotency_key))
 
     def purchase_plan(
         self,
@@ -316,52 +240,7 @@ class StorefrontClient(BackendAdapter):
             AliasTaken: the alias is taken (409 at checkout).
             BackendError: the Storefront refused or failed.
         """
-        with self.backend.deadline.scope():  # three writes, one deadline
-            return self._purchase(account_id, product_id, alias, billing_cycle, idempotency_key)
-
-    def _purchase(
-        self,
-        account_id: str,
-        product_id: str,
-        alias: StorefrontAlias | None,
-        billing_cycle: BillingCycle,
-        idempotency_key: str,
-    ) -> PlanOrder:
-        wire = self.wire
-        cycle = wire.billing_cycles.get(billing_cycle)
-        if cycle is None:
-            known = ", ".join(sorted(wire.billing_cycles))
-            raise ValueError(f"unknown billing cycle {billing_cycle!r}: expected one of {known}")
-        basket = self.backend.request(
-            "POST",
-            wire.baskets_route,
-            json_body={wire.basket_account_member: self._id(account_id)},
-            idempotency_key=f"{idempotency_key}/basket",
-        ).payload()
-        basket_id = basket.text(wire.basket_id_member)
-        route = f"{wire.baskets_route}/{path_segment(basket_id)}"
-        item: dict[str, Any] = {
-            wire.item_product_member: self._id(product_id),
-            wire.item_billing_cycle_member: cycle,
-        }
-        if alias is not None:
-            item[wire.item_attributes_member] = [
-                {"name": wire.alias_attribute, "value": alias.value}
-            ]
-        self.backend.request(
-            "POST", f"{route}/items", json_body=item, idempotency_key=f"{idempotency_key}/item"
+        flow = self._calls.purchase_plan(
+            account_id, product_id, alias, billing_cycle, idempotency_key
         )
-        reply = self.backend.request(
-            "POST",
-            f"{route}/checkout",
-            json_body={},
-            idempotency_key=f"{idempotency_key}/checkout",
-            accept=(409,) if alias is not None else (),
-        )
-        if reply.status == 409 and alias is not None:
-            raise AliasTaken(alias.value)
-        done = reply.payload()
-        return PlanOrder(
-            order_id=done.text(wire.checkout_order_member, default=basket_id),
-            platform_subscription_id=done.optional_text(wire.checkout_subscription_member),
-        )
+        return self.backend.run(flow)
