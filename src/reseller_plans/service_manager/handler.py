@@ -28,25 +28,15 @@ import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Final, NamedTuple, Protocol
 
-import attrs
-
 from reseller_plans.domain import lifecycle
 from reseller_plans.domain.accounts import ResellerAccount
 from reseller_plans.domain.actors import Actor
 from reseller_plans.domain.errors import (
-    AliasTaken,
-    BackendError,
     Forbidden,
-    IdempotencyConflict,
     IllegalTransition,
-    InvalidAlias,
     InvalidInput,
-    NotEligible,
     NotFound,
-    PermanentBackendError,
     ResellerPlansError,
-    SubscriptionBusy,
-    TransientBackendError,
 )
 from reseller_plans.domain.lifecycle import Context, Trigger
 from reseller_plans.domain.plans import Plan, Timing
@@ -60,6 +50,13 @@ from reseller_plans.domain.subscription import (
 )
 from reseller_plans.logs import get_logger
 from reseller_plans.service import ResellerPlans
+from reseller_plans.service_manager.answers import (
+    Answer,
+    alias_change,
+    final_text,
+    outcome,
+    refusal,
+)
 from reseller_plans.service_manager.catalog import ALIAS_ATTRIBUTE, PLAN_ATTRIBUTE, PlanCatalog
 from reseller_plans.service_manager.codes import ResultCode
 from reseller_plans.service_manager.directory import (
@@ -130,15 +127,6 @@ class AccountReader(Protocol):
     """
 
     def __call__(self, account_id: str, call: PlatformCall) -> ResellerAccount: ...
-
-
-@attrs.frozen
-class _Answer:
-    """The outcome of a subscription or account call, before it becomes an envelope."""
-
-    code: ResultCode
-    message: str
-    result: str | None = None
 
 
 class _UnknownProduct(Exception):
@@ -297,7 +285,7 @@ class ServiceManager:
         except BadRequest as exc:
             if endpoint is Endpoint.FIELDS_VALIDATE:
                 return 200, [f"bad request: {exc}"]
-            answer = _Answer(exc.code, f"bad request: {exc}")
+            answer = Answer(exc.code, f"bad request: {exc}")
         self._log(call, answer.code, answer.message)
         return 200, envelope(answer.code, answer.message, answer.result)
 
@@ -320,7 +308,7 @@ class ServiceManager:
 
     def _answer(
         self, endpoint: Endpoint, call: PlatformCall, document: object, check_only: bool
-    ) -> _Answer:
+    ) -> Answer:
         try:
             if endpoint is Endpoint.ACCOUNTS_SYNCHRONIZE:
                 self._check_distributor_setting(call)
@@ -342,9 +330,9 @@ class ServiceManager:
                 return self._activate(request)
             return self._cancel(request)
         except _UnknownProduct as exc:
-            return _Answer(ResultCode.UNKNOWN_PRODUCT, f"unknown product: {exc}")
+            return Answer(ResultCode.UNKNOWN_PRODUCT, f"unknown product: {exc}")
         except ResellerPlansError as exc:
-            return _refusal(exc)
+            return refusal(exc)
 
     def _check_distributor_setting(self, call: PlatformCall) -> None:
         code = call.setting(DISTRIBUTOR_CODE)
@@ -356,9 +344,7 @@ class ServiceManager:
 
     # --- accounts
 
-    def _synchronize(
-        self, request: AccountRequest, call: PlatformCall, check_only: bool
-    ) -> _Answer:
+    def _synchronize(self, request: AccountRequest, call: PlatformCall, check_only: bool) -> Answer:
         platform_id = request.id
         if platform_id is None:
             raise BadRequest("ID (the platform's account id) is required")
@@ -377,24 +363,24 @@ class ServiceManager:
             "Enable Reselling is ticked"
         )
         if check_only:
-            return _Answer(ResultCode.OK, f"account {platform_id} can be synchronized; {note}")
+            return Answer(ResultCode.OK, f"account {platform_id} can be synchronized; {note}")
         self.directory.put_account(record)
-        return _Answer(ResultCode.OK, f"account {platform_id} synchronized; {note}", account.id)
+        return Answer(ResultCode.OK, f"account {platform_id} synchronized; {note}", account.id)
 
-    def _exists(self, request: AccountRequest) -> _Answer:
+    def _exists(self, request: AccountRequest) -> Answer:
         for key in (request.id, request.external_id):
             record = None if key is None else self.directory.get_account(key)
             if record is not None:
-                return _Answer(
+                return Answer(
                     ResultCode.EXISTS,
                     f"account {record.platform_account_id} is known",
                     record.external_id,
                 )
-        return _Answer(ResultCode.OK, "the account is not known yet")
+        return Answer(ResultCode.OK, "the account is not known yet")
 
     # --- Subscriptions/Create
 
-    def _create(self, request: ServiceRequest, call: PlatformCall) -> _Answer:
+    def _create(self, request: ServiceRequest, call: PlatformCall) -> Answer:
         account_id = _account_id(request)
         plan = self._plan_of(request)
         alias = _alias_of(request)
@@ -408,7 +394,7 @@ class ServiceManager:
             raise BadRequest("SubscriptionID (the platform's subscription id) is required")
         with self._locks.hold(f"account:{account_id}"):
             existing = self.plans.subscription_of(account_id)
-            refusal = None if existing is None else _alias_change(existing, alias)
+            refusal = None if existing is None else alias_change(existing, alias)
             if refusal is not None and existing is not None and existing.plan is not plan:
                 raise refusal  # Free → Standard keeps the subscription, and its alias
             if (
@@ -429,21 +415,19 @@ class ServiceManager:
                 platform_subscription_id=platform_id,
             )
             self.directory.put_subscription(platform_id, sub.id)
-        return self._outcome(
-            sub, f"the {plan.title} plan is active for account {account_id}", plan=plan
-        )
+        return outcome(sub, f"the {plan.title} plan is active for account {account_id}", plan=plan)
 
     def _precheck_create(
         self, account_id: str, plan: Plan, alias: str | None, account: ResellerAccount
-    ) -> _Answer:
-        return _Answer(*precheck_create(self.plans, self.actor, account_id, plan, alias, account))
+    ) -> Answer:
+        return Answer(*precheck_create(self.plans, self.actor, account_id, plan, alias, account))
 
     # --- Subscriptions/Update and UpgradeDowngrade
 
-    def _update(self, request: ServiceRequest) -> _Answer:
+    def _update(self, request: ServiceRequest) -> Answer:
         sub = self._subscription_of(request)
         plan = self._plan_of(request)
-        refusal = _alias_change(sub, _alias_of(request))
+        refusal = alias_change(sub, _alias_of(request))
         if refusal is not None:
             raise refusal
         timing = Timing.IMMEDIATE if plan is Plan.STANDARD else self.downgrade_timing
@@ -459,14 +443,14 @@ class ServiceManager:
             ):
                 # The platform keeps the current product: the scheduled change is withdrawn.
                 sub = self.plans.withdraw_change(sub.id, actor=self.actor)
-                return _Answer(
+                return Answer(
                     ResultCode.OK,
                     f"subscription {sub.id} stays on {plan.title}; the scheduled change to "
                     f"{pending.plan.title} was withdrawn",
                     sub.id,
                 )
             elif plan is sub.plan and op is None:
-                return _Answer(
+                return Answer(
                     ResultCode.OK, f"subscription {sub.id} is on {plan.title} already", sub.id
                 )
             elif pending is None or pending.plan is not plan:
@@ -475,21 +459,19 @@ class ServiceManager:
                 )
         change = sub.pending_change
         if change is not None and change.plan is plan and sub.operation is None:
-            return _Answer(
+            return Answer(
                 ResultCode.OK,
                 f"subscription {sub.id} moves to {plan.title} on {change.effective_at.isoformat()}",
                 sub.id,
             )
-        return self._outcome(
-            sub, f"subscription {sub.id} is on the {plan.title} plan now", plan=plan
-        )
+        return outcome(sub, f"subscription {sub.id} is on the {plan.title} plan now", plan=plan)
 
-    def _precheck_update(self, sub: Subscription, plan: Plan, timing: Timing) -> _Answer:
-        return _Answer(*precheck_update(self.plans, self.actor, sub, plan, timing))
+    def _precheck_update(self, sub: Subscription, plan: Plan, timing: Timing) -> Answer:
+        return Answer(*precheck_update(self.plans, self.actor, sub, plan, timing))
 
     # --- Suspend, Activate, Cancel
 
-    def _suspend(self, request: ServiceRequest) -> _Answer:
+    def _suspend(self, request: ServiceRequest) -> Answer:
         sub = self._subscription_of(request)
         if request.check_only:
             return self._precheck_transition(sub, Trigger.SUSPEND, SubscriptionStatus.SUSPENDED)
@@ -501,16 +483,16 @@ class ServiceManager:
             if self._retry_if_failed(sub, OperationKind.SUSPENSION):
                 sub = self.plans.retry(sub.id, actor=self.actor)
             elif sub.status is SubscriptionStatus.SUSPENDED and sub.operation is None:
-                return _Answer(ResultCode.OK, f"subscription {sub.id} is suspended already", sub.id)
+                return Answer(ResultCode.OK, f"subscription {sub.id} is suspended already", sub.id)
             else:
                 sub = self.plans.suspend(
                     sub.id, actor=self.actor, reason=reason, platform_initiated=True
                 )
-        return self._outcome(
+        return outcome(
             sub, f"subscription {sub.id} is suspended", expected=SubscriptionStatus.SUSPENDED
         )
 
-    def _activate(self, request: ServiceRequest) -> _Answer:
+    def _activate(self, request: ServiceRequest) -> Answer:
         sub = self._subscription_of(request)
         if request.check_only:
             return self._precheck_transition(sub, Trigger.RESUME, SubscriptionStatus.ACTIVE)
@@ -519,19 +501,19 @@ class ServiceManager:
             if self._retry_if_failed(sub, OperationKind.RESUMPTION):
                 sub = self.plans.retry(sub.id, actor=self.actor)
             elif sub.status is SubscriptionStatus.ACTIVE and sub.operation is None:
-                return _Answer(ResultCode.OK, f"subscription {sub.id} is active already", sub.id)
+                return Answer(ResultCode.OK, f"subscription {sub.id} is active already", sub.id)
             else:
                 sub = self.plans.resume(sub.id, actor=self.actor, platform_initiated=True)
-        return self._outcome(
+        return outcome(
             sub, f"subscription {sub.id} is active again", expected=SubscriptionStatus.ACTIVE
         )
 
-    def _cancel(self, request: ServiceRequest) -> _Answer:
+    def _cancel(self, request: ServiceRequest) -> Answer:
         sub = self._subscription_of(request)
         if sub.status.is_final:
             # Cancelled already (a repeated Cancel), or its activation failed and was rolled
             # back: the reseller is on Basic, which is what the platform asks for.
-            return _Answer(ResultCode.OK, _final_text(sub), sub.id)
+            return Answer(ResultCode.OK, final_text(sub), sub.id)
         if request.check_only:
             return self._precheck_transition(sub, Trigger.CANCEL, SubscriptionStatus.CANCELLED)
         with self._locks.hold(f"account:{sub.account_id}"):
@@ -539,12 +521,12 @@ class ServiceManager:
             if self._retry_if_failed(sub, OperationKind.CANCELLATION):
                 sub = self.plans.retry(sub.id, actor=self.actor)
             elif sub.status.is_final:
-                return _Answer(ResultCode.OK, _final_text(sub), sub.id)
+                return Answer(ResultCode.OK, final_text(sub), sub.id)
             else:
                 sub = self.plans.cancel(
                     sub.id, actor=self.actor, timing=Timing.IMMEDIATE, platform_initiated=True
                 )
-        return self._outcome(
+        return outcome(
             sub,
             f"subscription {sub.id} is cancelled; account {sub.account_id} is back on Basic",
             expected=SubscriptionStatus.CANCELLED,
@@ -622,7 +604,7 @@ class ServiceManager:
         op = sub.operation
         return sub.provisioning_failed and op is not None and op.kind is kind
 
-    def _lifecycle_refusals(self, sub: Subscription, trigger: Trigger, plan: Plan) -> list[str]:
+    def _lifecyclerefusals(self, sub: Subscription, trigger: Trigger, plan: Plan) -> list[str]:
         ctx = Context(at=self.plans.clock.now(), plan=plan, effective_at=sub.term.end)
         try:
             lifecycle.check(sub, trigger, ctx)
@@ -632,64 +614,13 @@ class ServiceManager:
 
     def _precheck_transition(
         self, sub: Subscription, trigger: Trigger, target: SubscriptionStatus
-    ) -> _Answer:
+    ) -> Answer:
         if sub.status is target and sub.operation is None:
-            return _Answer(ResultCode.OK, f"subscription {sub.id} is {target.value} already")
-        problems = self._lifecycle_refusals(sub, trigger, sub.plan)
+            return Answer(ResultCode.OK, f"subscription {sub.id} is {target.value} already")
+        problems = self._lifecyclerefusals(sub, trigger, sub.plan)
         if problems:
-            return _Answer(ResultCode.ILLEGAL_STATE, "; ".join(problems))
-        return _Answer(ResultCode.OK, f"subscription {sub.id} may be {target.value}")
-
-    def _outcome(
-        self,
-        sub: Subscription,
-        success: str,
-        *,
-        expected: SubscriptionStatus | None = None,
-        plan: Plan | None = None,
-    ) -> _Answer:
-        """The answer for the state a command left the subscription in.
-
-        Args:
-            sub: the subscription after the command.
-            success: the message when it reached what was asked.
-            expected: the status asked for, if the command changes the status.
-            plan: the plan asked for, if the command changes the plan.
-        """
-        op = sub.operation
-        if sub.provisioning_failed and op is not None:
-            return _Answer(
-                ResultCode.BACKEND_UNAVAILABLE,
-                f"the {op.kind.value} of subscription {sub.id} is waiting for a retry: "
-                f"{op.reason or 'a backend was unavailable'}; retry the call later",
-                sub.id,
-            )
-        if op is not None:
-            return _Answer(
-                ResultCode.BACKEND_UNAVAILABLE,
-                f"the {op.kind.value} of subscription {sub.id} is still in progress; retry the "
-                "call later",
-                sub.id,
-            )
-        if sub.status is SubscriptionStatus.FAILED:
-            return _Answer(
-                ResultCode.PROVISIONING_FAILED,
-                f"the activation of subscription {sub.id} failed and was rolled back "
-                f"({sub.failure_reason or 'no reason given'}); account {sub.account_id} stays "
-                "on Basic: fix the cause and retry (the next delivery tries afresh)",
-                sub.id,
-            )
-        if sub.status is SubscriptionStatus.CANCELLED and expected is None:
-            return _Answer(ResultCode.OK, _final_text(sub), sub.id)
-        failed_change = plan is not None and sub.plan is not plan and sub.failure_reason
-        if failed_change or (expected is not None and sub.status is not expected):
-            return _Answer(
-                ResultCode.BACKEND_REFUSED,
-                f"subscription {sub.id} stayed {sub.status.value}: the change failed and was "
-                f"undone ({sub.failure_reason or 'no reason given'})",
-                sub.id,
-            )
-        return _Answer(ResultCode.OK, success, sub.id)
+            return Answer(ResultCode.ILLEGAL_STATE, "; ".join(problems))
+        return Answer(ResultCode.OK, f"subscription {sub.id} may be {target.value}")
 
 
 # ---------------------------------------------------------------------- helpers
@@ -719,66 +650,6 @@ def _alias_of(request: ServiceRequest) -> str | None:
     if attribute is None or attribute.value is None or not attribute.value.strip():
         return None
     return attribute.value
-
-
-def _alias_change(sub: Subscription, alias: str | None) -> IllegalTransition | None:
-    """The refusal of a call that would change the subscription's Storefront Alias, if it would."""
-    if alias is None or sub.alias is None or alias.strip().lower() == sub.alias.value:
-        return None
-    return IllegalTransition(
-        sub.status.value,
-        "change the Storefront Alias of",
-        f"the alias stays {sub.alias.value!r} for the life of the subscription",
-    )
-
-
-def _final_text(sub: Subscription) -> str:
-    if sub.status is SubscriptionStatus.CANCELLED:
-        return f"subscription {sub.id} is cancelled; account {sub.account_id} is on Basic"
-    return (
-        f"subscription {sub.id} never went live (its activation failed and was rolled back); "
-        f"account {sub.account_id} is on Basic"
-    )
-
-
-def _refusal(exc: ResellerPlansError) -> _Answer:
-    """The code and message for an error of the library (most specific class first)."""
-    text = str(exc)
-    if isinstance(exc, NotEligible):
-        report = exc.report
-        lines = "; ".join(failure_text(f.code.value, f.message, f.remedy) for f in report.failures)
-        return _Answer(
-            ResultCode.NOT_ELIGIBLE,
-            f"account {report.account_id} cannot have the {report.plan.title} plan: {lines}",
-        )
-    if isinstance(exc, AliasTaken):
-        return _Answer(ResultCode.ALIAS_TAKEN, text)
-    if isinstance(exc, InvalidAlias):
-        return _Answer(ResultCode.INVALID_ALIAS, f"{text}: enter a valid {ALIAS_ATTRIBUTE}")
-    if isinstance(exc, IllegalTransition):
-        return _Answer(ResultCode.ILLEGAL_STATE, text)
-    if isinstance(exc, NotFound):
-        return _Answer(ResultCode.NOT_FOUND, text)
-    if isinstance(exc, InvalidInput):
-        return _Answer(ResultCode.BAD_REQUEST, f"bad request: {text}")
-    if isinstance(exc, Forbidden):
-        return _Answer(ResultCode.FORBIDDEN, text)
-    if isinstance(exc, IdempotencyConflict):
-        return _Answer(
-            ResultCode.CONFLICT,
-            "this platform subscription was created earlier with other values (plan, alias or "
-            "billing cycle); create a new subscription instead",
-        )
-    if isinstance(exc, SubscriptionBusy):
-        return _Answer(ResultCode.SUBSCRIPTION_BUSY, f"{text}; retry shortly")
-    if isinstance(exc, TransientBackendError):
-        return _Answer(
-            ResultCode.BACKEND_UNAVAILABLE,
-            f"a backend is unavailable ({text}); retry later",
-        )
-    if isinstance(exc, PermanentBackendError | BackendError):
-        return _Answer(ResultCode.BACKEND_REFUSED, f"a backend refused the request: {text}")
-    return _Answer(ResultCode.REFUSED, text)
 
 
 def _short(path: str) -> str:
